@@ -1,0 +1,19 @@
+"""Top-level routes: admin, REST API v1, OpenAPI schema and docs, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from app.health import healthz
+
+admin.site.site_header = "Fieldhook"
+admin.site.site_title = "Fieldhook admin"
+admin.site.index_title = "Work items and integrations"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("app.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("healthz", healthz, name="healthz"),
+]

@@ -1,0 +1,71 @@
+"""Tenant resolution for API views: every API query is scoped to one tenant."""
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+
+from tenants.models import Tenant
+from tenants.selectors import tenants_for_user
+
+TENANT_HEADER = "X-Tenant"
+
+
+def tenant_for_request(*, request: Request) -> Tenant:
+    """The tenant an authenticated request acts for.
+
+    `X-Tenant: <slug>` picks one of the caller's tenants; with a single membership
+    it is implied. Not a member → 403; several memberships and no header → 400.
+    """
+    tenants = tenants_for_user(user=request.user)
+    slug = request.headers.get(TENANT_HEADER, "").strip()
+    if slug:
+        tenant = tenants.filter(slug=slug).first()
+        if tenant is None:
+            raise PermissionDenied(f"You are not a member of tenant '{slug}'.")
+        return tenant
+    candidates = list(tenants.order_by("slug")[:21])
+    if not candidates:
+        raise PermissionDenied("You are not a member of any active tenant.")
+    if len(candidates) > 1:
+        slugs = ", ".join(t.slug for t in candidates[:20])
+        raise ValidationError(
+            {TENANT_HEADER: [f"You belong to several tenants; send this header with one of: {slugs}."]}
+        )
+    return candidates[0]
+
+
+class TenantScopedViewMixin:
+    """Resolves `self.tenant` after authentication, so anonymous calls still get 401."""
+
+    tenant: Tenant
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        self.tenant = tenant_for_request(request=request)
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        context["tenant"] = getattr(self, "tenant", None)
+        return context
+
+    @property
+    def is_schema_generation(self) -> bool:
+        return getattr(self, "swagger_fake_view", False)
+
+
+class TenantAwareAutoSchema(AutoSchema):
+    """Documents the X-Tenant header on every tenant-scoped endpoint."""
+
+    def get_override_parameters(self) -> list:
+        parameters = super().get_override_parameters()
+        if isinstance(self.view, TenantScopedViewMixin):
+            parameters.append(
+                OpenApiParameter(
+                    TENANT_HEADER,
+                    str,
+                    OpenApiParameter.HEADER,
+                    description="Slug of the tenant to act for; required only when you belong to several.",
+                )
+            )
+        return parameters

@@ -1,0 +1,24 @@
+"""Settings for the test suite: always PostgreSQL and Redis, never the embedded defaults.
+
+TEST_DATABASE_URL / TEST_BROKER_URL / TEST_REDIS_URL override the local defaults
+(these machines run PostgreSQL and Redis on 127.0.0.1 with trust auth).
+"""
+
+import os
+
+os.environ["DATABASE_URL"] = os.environ.get(
+    "TEST_DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/fieldhook"
+)
+os.environ["CELERY_BROKER_URL"] = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ["DEBUG"] = "0"
+
+from app.settings import *  # noqa: F403
+
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":  # noqa: F405
+    raise RuntimeError("The test suite runs on PostgreSQL only; set TEST_DATABASE_URL to a postgres:// URL.")
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+WHITENOISE_AUTOREFRESH = True
