@@ -1,0 +1,82 @@
+"""factory_boy factories for the domain; every tenant-owned row gets a tenant."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from tenants.models import Membership, Tenant
+from workitems import services
+from workitems.models import Customer, CustomerAsset, DropoffPoint, WorkItem
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+
+    name = factory.Sequence(lambda n: f"Tenant {n}")
+    slug = factory.Sequence(lambda n: f"tenant-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    tenant = factory.SubFactory(TenantFactory)
+    role = Membership.Role.MEMBER
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Faker("name")
+    email = factory.Faker("email")
+
+
+class CustomerAssetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerAsset
+
+    tenant = factory.SubFactory(TenantFactory)
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    name = "iPhone 13 Pro"
+
+
+class DropoffPointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DropoffPoint
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Store {n}")
+
+
+class WorkItemFactory(factory.django.DjangoModelFactory):
+    """Created through `workitem_create`, so reference ids and validation are the real ones."""
+
+    class Meta:
+        model = WorkItem
+
+    tenant = factory.SubFactory(TenantFactory)
+    description = factory.Faker("sentence")
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    estimated_price = Decimal("150.00")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.workitem_create(**kwargs)
