@@ -11,7 +11,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Django's ValidationError (model clean()) → 400; deleting a row still in use → 409."""
     if isinstance(exc, ProtectedError):
-        in_use = sorted({type(obj)._meta.verbose_name_plural for obj in exc.protected_objects})
+        in_use = sorted({str(type(obj)._meta.verbose_name_plural) for obj in exc.protected_objects})
         return Response(
             {"detail": f"Still referenced by {', '.join(in_use)}; remove those references first."},
             status=status.HTTP_409_CONFLICT,

@@ -17,7 +17,7 @@ def _check_database() -> None:
 
 def _check_broker() -> None:
     with celery_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=settings.HEALTHCHECK_TIMEOUT)
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=settings.HEALTHCHECK_TIMEOUT)
 
 
 def _run(check: Callable[[], None]) -> dict:

@@ -1,8 +1,9 @@
 """Admin for tenants and memberships, and the tenant scoping every other admin uses.
 
-Superusers see everything. Other staff see and edit only rows of tenants they belong
-to; tenant admins (Membership role "admin") get full rights on those rows without
-needing Django model permissions.
+Superusers see everything. Other staff see and edit only rows of the tenants they
+administer (Membership role "admin"), without needing Django model permissions. A
+plain member of a tenant uses the API; the admin shows them none of its rows, even when
+they administer another tenant.
 """
 
 from django.contrib import admin
@@ -11,7 +12,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from tenants.models import Membership, Tenant
-from tenants.selectors import tenants_for_user
+from tenants.selectors import tenants_administered_by
 
 User = get_user_model()
 
@@ -30,7 +31,7 @@ class TenantScopedAdminMixin:
     tenant_path = "tenant"
 
     def user_tenants(self, request: HttpRequest) -> QuerySet[Tenant]:
-        return tenants_for_user(user=request.user)
+        return tenants_administered_by(user=request.user)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
@@ -38,6 +39,13 @@ class TenantScopedAdminMixin:
             return queryset
         lookup = f"{self.tenant_path}__in" if self.tenant_path else "pk__in"
         return queryset.filter(**{lookup: self.user_tenants(request)})
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        """A row never moves to another tenant: its references would then cross tenants."""
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and self.tenant_path == "tenant" and not isinstance(self, admin.options.InlineModelAdmin):
+            readonly.append("tenant")
+        return readonly
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         if not request.user.is_superuser:

@@ -1,5 +1,6 @@
 """Tenant resolution for API views: every API query is scoped to one tenant."""
 
+from django.core.validators import slug_re
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -15,11 +16,14 @@ def tenant_for_request(*, request: Request) -> Tenant:
     """The tenant an authenticated request acts for.
 
     `X-Tenant: <slug>` picks one of the caller's tenants; with a single membership
-    it is implied. Not a member → 403; several memberships and no header → 400.
+    it is implied. Not a member → 403; several memberships and no header, or a
+    header that cannot be a slug, → 400.
     """
     tenants = tenants_for_user(user=request.user)
     slug = request.headers.get(TENANT_HEADER, "").strip()
     if slug:
+        if not slug_re.match(slug):
+            raise ValidationError({TENANT_HEADER: ["Not a valid tenant slug."]})
         tenant = tenants.filter(slug=slug).first()
         if tenant is None:
             raise PermissionDenied(f"You are not a member of tenant '{slug}'.")

@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from tenants.models import Tenant
+from tenants.models import Membership, Tenant
 
 
 def tenants_for_user(*, user: AbstractBaseUser) -> QuerySet[Tenant]:
@@ -11,5 +11,8 @@ def tenants_for_user(*, user: AbstractBaseUser) -> QuerySet[Tenant]:
     return Tenant.objects.filter(memberships__user=user, is_active=True).distinct()
 
 
-def tenant_ids_for_user(*, user: AbstractBaseUser) -> set[int]:
-    return set(tenants_for_user(user=user).values_list("id", flat=True))
+def tenants_administered_by(*, user: AbstractBaseUser) -> QuerySet[Tenant]:
+    """Active tenants where the user's role is admin: what the admin site lets them manage."""
+    return Tenant.objects.filter(
+        memberships__user=user, memberships__role=Membership.Role.ADMIN, is_active=True
+    ).distinct()

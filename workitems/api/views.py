@@ -61,10 +61,11 @@ class WorkItemViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
     @extend_schema(request=WorkItemNoteSerializer, responses={201: WorkItemNoteSerializer})
     @notes.mapping.post
     def add_note(self, request: Request, pk: str | None = None) -> Response:
+        workitem = self.get_object()
         serializer = WorkItemNoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         note = services.workitem_note_create(
-            workitem=self.get_object(), body=serializer.validated_data["body"], author=request.user
+            workitem=workitem, body=serializer.validated_data["body"], author=request.user
         )
         return Response(WorkItemNoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
