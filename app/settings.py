@@ -168,6 +168,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout": 5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish during a broker outage gives up quickly: the outbox row is already committed
+# and the beat sweep enqueues it once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -181,6 +184,23 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 FIELDHOOK_ADMIN_USERNAME = env.str("FIELDHOOK_ADMIN_USERNAME", default="admin")
 FIELDHOOK_ADMIN_PASSWORD = env.str("FIELDHOOK_ADMIN_PASSWORD", default="")
 HEALTHCHECK_TIMEOUT = env.float("HEALTHCHECK_TIMEOUT", default=2.0)
+
+# --- Integrations -------------------------------------------------------------
+# Keys for secrets at rest (Fernet, comma-separated; the first encrypts, all decrypt).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# Outbound HTTP: seconds to connect and to wait for an answer; pooled connections per host.
+HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
+HTTP_TIMEOUT = env.float("HTTP_TIMEOUT", default=15.0)
+HTTP_POOL_SIZE = env.int("HTTP_POOL_SIZE", default=10)
+HTTP_MAX_RESPONSE_BYTES = env.int("HTTP_MAX_RESPONSE_BYTES", default=64 * 1024)
+# Delivery engine (see docs/integrations.md).
+SYNC_CLAIM_SECONDS = env.float("SYNC_CLAIM_SECONDS", default=HTTP_CONNECT_TIMEOUT + HTTP_TIMEOUT + 30)
+SYNC_STRANDED_GRACE_SECONDS = env.float("SYNC_STRANDED_GRACE_SECONDS", default=60.0)
+SYNC_SWEEP_BATCH_SIZE = env.int("SYNC_SWEEP_BATCH_SIZE", default=500)
+SYNC_RETRY_COUNTDOWN_MAX_SECONDS = env.float("SYNC_RETRY_COUNTDOWN_MAX_SECONDS", default=300.0)
+SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=30)
+# Public base URL of this Fieldhook, for links back from external systems.
+FIELDHOOK_BASE_URL = env.str("FIELDHOOK_BASE_URL", default="http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
+from integrations.models import SUBSCRIBABLE_EVENTS, TenantIntegration
 from tenants.models import Membership, Tenant
 from workitems import services
 from workitems.models import Customer, CustomerAsset, DropoffPoint, WorkItem
@@ -80,3 +81,24 @@ class WorkItemFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         return services.workitem_create(**kwargs)
+
+
+class TenantIntegrationFactory(factory.django.DjangoModelFactory):
+    """A webhook integration subscribed to every work-item event; pass `secrets={...}` to store secrets."""
+
+    class Meta:
+        model = TenantIntegration
+        skip_postgeneration_save = True
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Integration {n}")
+    integration_type = "webhook"
+    event_types = factory.LazyFunction(lambda: [event.value for event in SUBSCRIBABLE_EVENTS])
+    config = factory.LazyFunction(lambda: {"url": "https://receiver.example.com/hook", "sign": False})
+
+    @factory.post_generation
+    def secrets(integration, create, extracted, **kwargs):
+        if extracted:
+            integration.secrets = extracted
+            if create:
+                integration.save(update_fields=["secrets_encrypted"])

@@ -1,0 +1,220 @@
+"""Admin for integrations (configure, test) and syncs (watch, filter, retry, replay)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.contrib import admin, messages
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from integrations import services
+from integrations.connectors.registry import registry
+from integrations.forms import config_field_names, integration_form_for
+from integrations.models import IntegrationSync, SyncAttempt, TenantIntegration
+from tenants.admin import TenantScopedAdminMixin
+from workitems.models import WorkItem
+
+
+@admin.register(TenantIntegration)
+class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "tenant", "integration_type", "events", "is_active", "pending_count", "updated_at"]
+    list_filter = ["is_active", "integration_type", ("tenant", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "tenant__name"]
+    readonly_fields = ["uuid", "created_at", "updated_at"]
+    actions = ["send_test_event", "test_connection"]
+    change_form_template = "admin/integrations/tenantintegration/change_form.html"
+
+    def chosen_kind(self, request: HttpRequest, obj: TenantIntegration | None) -> str | None:
+        return (
+            request.POST.get("integration_type")
+            or request.GET.get("integration_type")
+            or (obj.integration_type if obj else None)
+        )
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        kwargs["form"] = integration_form_for(self.chosen_kind(request, obj))
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        kind = self.chosen_kind(request, obj)
+        fieldsets = [(None, {"fields": ["tenant", "name", "integration_type", "event_types", "is_active"]})]
+        if kind in registry.connectors:
+            connector = registry.get(kind)
+            fieldsets.append(
+                (
+                    f"Settings: {connector.label}",
+                    {"fields": config_field_names(kind), "description": connector.description},
+                )
+            )
+        else:
+            fieldsets.append(
+                ("Settings", {"fields": [], "description": "Choose an integration type to see its settings."})
+            )
+        fieldsets.append(("Delivery", {"fields": ["max_attempts", "retry_backoff_seconds"]}))
+        if obj:
+            fieldsets.append(("Identity", {"fields": ["uuid", "created_at", "updated_at"], "classes": ["collapse"]}))
+        return fieldsets
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TenantIntegration]:
+        return super().get_queryset(request).select_related("tenant")
+
+    def save_model(self, request: HttpRequest, obj: TenantIntegration, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        for name, value in form.generated_secrets.items():
+            messages.warning(
+                request,
+                f"Generated {name.replace('_', ' ')}: {value} — copy it into the receiver now; it is never shown again.",
+            )
+
+    @admin.display(description="Events")
+    def events(self, obj: TenantIntegration) -> str:
+        return ", ".join(obj.event_types)
+
+    @admin.display(description="Pending")
+    def pending_count(self, obj: TenantIntegration) -> int:
+        return obj.syncs.filter(status=IntegrationSync.Status.PENDING).count()
+
+    @admin.action(description="Send test event")
+    def send_test_event(self, request: HttpRequest, queryset: QuerySet[TenantIntegration]) -> None:
+        for integration in queryset:
+            sync = services.integration_send_test_event(integration=integration)
+            url = reverse("admin:integrations_integrationsync_change", args=[sync.pk])
+            state = "" if integration.is_active else " It will wait until the integration is active."
+            self.message_user(
+                request,
+                format_html(
+                    "Test event queued for {} — <a href='{}'>follow sync #{}</a>.{}", integration, url, sync.pk, state
+                ),
+            )
+
+    @admin.action(description="Test connection")
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[TenantIntegration]) -> None:
+        for integration in queryset:
+            ok, outcome = services.integration_test_connection(integration=integration)
+            self.message_user(request, f"{integration}: {outcome}", messages.SUCCESS if ok else messages.ERROR)
+
+
+class SyncAttemptInline(admin.TabularInline):
+    model = SyncAttempt
+    extra = 0
+    can_delete = False
+    fields = [
+        "number",
+        "started_at",
+        "duration_ms",
+        "succeeded",
+        "status_code",
+        "error_class",
+        "error",
+        "response_excerpt",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(IntegrationSync)
+class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    tenant_path = "integration__tenant"
+    list_display = [
+        "status_label",
+        "integration",
+        "tenant",
+        "event_type",
+        "workitem_link",
+        "attempts",
+        "next_attempt_at",
+        "short_error",
+        "created_at",
+    ]
+    list_filter = [
+        "status",
+        "event_type",
+        "integration__integration_type",
+        ("integration", admin.RelatedOnlyFieldListFilter),
+        ("integration__tenant", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["external_id"]
+    search_help_text = "Search by work item reference (RMA-12), event id or external id."
+    list_select_related = ["integration__tenant", "content_type"]
+    date_hierarchy = "created_at"
+    actions = ["retry_now", "replay"]
+    inlines = [SyncAttemptInline]
+    fields = [
+        "status_label",
+        "integration",
+        "event_type",
+        "event_id",
+        "workitem_link",
+        "attempts",
+        "next_attempt_at",
+        "claimed_until",
+        "last_status_code",
+        "last_error",
+        "external_id",
+        "external_url",
+        "created_at",
+        "synced_at",
+        "pretty_payload",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IntegrationSync]:
+        return super().get_queryset(request).prefetch_related("content_object")
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        term = search_term.strip()
+        try:
+            return queryset.filter(event_id=uuid.UUID(term)), False
+        except ValueError:
+            pass
+        workitem_ids = WorkItem.objects.filter(reference_id__iexact=term).values("id")
+        by_reference = queryset.filter(
+            content_type=ContentType.objects.get_for_model(WorkItem), object_id__in=workitem_ids
+        )
+        if term and by_reference.exists():
+            return by_reference, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="Status", ordering="status")
+    def status_label(self, obj: IntegrationSync) -> str:
+        return obj.get_status_display()
+
+    @admin.display(description="Tenant", ordering="integration__tenant__name")
+    def tenant(self, obj: IntegrationSync):
+        return obj.integration.tenant
+
+    @admin.display(description="Object")
+    def workitem_link(self, obj: IntegrationSync) -> str:
+        target = obj.content_object
+        if isinstance(target, WorkItem):
+            url = reverse("admin:workitems_workitem_change", args=[target.pk])
+            return format_html("<a href='{}'>{}</a>", url, target.reference_id)
+        return str(target) if target else f"{obj.content_type.model} #{obj.object_id} (deleted)"
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: IntegrationSync) -> str:
+        return obj.last_error[:120]
+
+    @admin.display(description="Payload")
+    def pretty_payload(self, obj: IntegrationSync) -> str:
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(obj.payload, indent=2))
+
+    @admin.action(description="Retry now (failed or pending)")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[IntegrationSync]) -> None:
+        count = services.syncs_retry_now(syncs=queryset)
+        self.message_user(request, f"{count} sync(s) queued for a new round of attempts.")
+
+    @admin.action(description="Replay (send again with the same event id)")
+    def replay(self, request: HttpRequest, queryset: QuerySet[IntegrationSync]) -> None:
+        count = services.syncs_retry_now(syncs=queryset, include_synced=True)
+        self.message_user(request, f"{count} sync(s) queued to be sent again with their original event id.")

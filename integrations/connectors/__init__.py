@@ -1,0 +1,1 @@
+"""Connectors: one module per integration kind, behind `base.Connector` and `registry`."""

@@ -1,0 +1,140 @@
+"""What every connector is: it turns one event into requests and maps the answer to a
+`DeliveryResult` or a `ConnectorError`. Retries, locks, notes and audit belong to the
+engine (`integrations.services`), never to a connector.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from django import forms
+
+
+class ErrorClass:
+    """Short names recorded on SyncAttempt.error_class (stable: operators filter on them)."""
+
+    CONNECTION = "connection"
+    TIMEOUT = "timeout"
+    SERVER = "http_5xx"
+    RATE_LIMITED = "http_429"
+    CLIENT = "http_4xx"
+    AUTH = "auth"
+    CONFIG = "config"
+    PAYLOAD = "payload"
+
+
+class ConnectorError(Exception):
+    """A delivery that did not succeed. `permanent` means retrying cannot help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        error_class: str = ErrorClass.CLIENT,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        response_excerpt: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.error_class = error_class
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.response_excerpt = response_excerpt
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    external_id: str = ""
+    external_url: str = ""
+    status_code: int | None = None
+    response_excerpt: str = ""
+
+
+@dataclass(frozen=True)
+class ExternalRef:
+    """What an earlier delivery created on the other side (a ticket, a message)."""
+
+    external_id: str
+    external_url: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event as a connector sees it: the payload snapshot plus routing facts."""
+
+    event_type: str
+    event_id: str
+    payload: dict[str, Any]
+    existing: ExternalRef | None = None
+    attempt: int = 1
+
+    def body(self) -> bytes:
+        """The canonical JSON body; compact, UTF-8, stable for signatures."""
+        return json.dumps(self.payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False).encode()
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """Describes one config field for the admin form and the docs."""
+
+    name: str
+    form_field: forms.Field
+    secret: bool = False
+
+
+class Connector(ABC):
+    """Base of every integration kind. Subclasses set `kind`, `label`, `config_fields`
+    and implement `deliver` (and usually `test_connection`)."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    description: ClassVar[str] = ""
+    config_fields: ClassVar[list[ConfigField]] = []
+
+    def __init__(self, *, config: dict[str, Any], secrets: dict[str, Any]) -> None:
+        self.config = config
+        self.secrets = secrets
+
+    @classmethod
+    def secret_field_names(cls) -> set[str]:
+        return {spec.name for spec in cls.config_fields if spec.secret}
+
+    @classmethod
+    def clean_config(cls, cleaned: dict[str, Any], form: Any) -> dict[str, Any]:
+        """Cross-field validation of field values; report with `form.add_error(field, message)`."""
+        return cleaned
+
+    @abstractmethod
+    def deliver(self, event: Event) -> DeliveryResult:
+        """Send one event. Raise ConnectorError on failure; never retry inside."""
+
+    def test_connection(self) -> str:
+        """Check credentials and reachability without side effects; return a short outcome."""
+        raise ConnectorError(f"{self.label} has no connection test.", permanent=True, error_class=ErrorClass.CONFIG)
+
+
+@dataclass
+class Registry:
+    """kind → connector class. Model choices, admin forms and docs are built from it."""
+
+    connectors: dict[str, type[Connector]] = field(default_factory=dict)
+
+    def register(self, connector: type[Connector]) -> type[Connector]:
+        self.connectors[connector.kind] = connector
+        return connector
+
+    def get(self, kind: str) -> type[Connector]:
+        try:
+            return self.connectors[kind]
+        except KeyError:
+            message = f"Unknown integration type '{kind}'."
+            raise ConnectorError(message, permanent=True, error_class=ErrorClass.CONFIG) from None
+
+    def choices(self) -> list[tuple[str, str]]:
+        return [(kind, connector.label) for kind, connector in sorted(self.connectors.items())]

@@ -1,0 +1,157 @@
+"""The one HTTP seam of all connectors: a pooled session per process, timeouts from
+settings, no hidden retries, no redirects, response bodies read up to a cap, and one
+mapping from HTTP outcomes to ConnectorError."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+from requests.adapters import HTTPAdapter
+
+import app
+from integrations.connectors.base import ConnectorError, ErrorClass
+
+USER_AGENT = f"Fieldhook/{app.__version__}"
+EXCERPT_CHARS = 500
+
+_session: requests.Session | None = None
+_session_pid: int | None = None
+
+
+def http_session() -> requests.Session:
+    """One pooled session per process (a forked worker must not share its parent's sockets)."""
+    global _session, _session_pid
+    if _session is None or _session_pid != os.getpid():
+        session = requests.Session()
+        adapter = HTTPAdapter(
+            pool_connections=settings.HTTP_POOL_SIZE,
+            pool_maxsize=settings.HTTP_POOL_SIZE,
+            max_retries=0,
+        )
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = USER_AGENT
+        session.trust_env = False
+        _session, _session_pid = session, os.getpid()
+    return _session
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    @property
+    def excerpt(self) -> str:
+        return self.text[:EXCERPT_CHARS]
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise ConnectorError(
+                f"Expected JSON from the receiver, got: {self.excerpt[:200]!r}",
+                error_class=ErrorClass.SERVER,
+                status_code=self.status_code,
+            ) from exc
+
+
+def send(method: str, url: str, **kwargs: Any) -> HttpResponse:
+    """One request with our timeouts; connection failures become retryable ConnectorErrors."""
+    kwargs.setdefault("timeout", (settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_TIMEOUT))
+    try:
+        with http_session().request(method, url, allow_redirects=False, stream=True, **kwargs) as response:
+            body = response.raw.read(settings.HTTP_MAX_RESPONSE_BYTES, decode_content=True)
+            return HttpResponse(response.status_code, dict(response.headers), body or b"")
+    except requests.Timeout as exc:
+        raise ConnectorError(f"Timed out talking to {_host(url)}.", error_class=ErrorClass.TIMEOUT) from exc
+    except requests.ConnectionError as exc:
+        raise ConnectorError(
+            f"Could not connect to {_host(url)}: {_reason(exc)}", error_class=ErrorClass.CONNECTION
+        ) from exc
+    except requests.RequestException as exc:
+        raise ConnectorError(
+            f"Request to {_host(url)} failed: {exc}", permanent=True, error_class=ErrorClass.CONFIG
+        ) from exc
+
+
+def raise_for_status(response: HttpResponse, *, service: str = "The receiver") -> None:
+    """Map a non-2xx answer to a ConnectorError: 408, 429 and 5xx are retried, the rest is permanent."""
+    code = response.status_code
+    if 200 <= code < 300:
+        return
+    details = dict(status_code=code, response_excerpt=response.excerpt)
+    if code == 429:
+        raise ConnectorError(
+            f"{service} is rate limiting us (429).",
+            error_class=ErrorClass.RATE_LIMITED,
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            **details,
+        )
+    if code >= 500 or code == 408:
+        raise ConnectorError(
+            f"{service} failed with HTTP {code}.",
+            error_class=ErrorClass.SERVER,
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            **details,
+        )
+    if code in (401, 403):
+        raise ConnectorError(
+            f"{service} refused our credentials (HTTP {code}); check the integration's authentication settings.",
+            permanent=True,
+            error_class=ErrorClass.AUTH,
+            **details,
+        )
+    if 300 <= code < 400:
+        raise ConnectorError(
+            f"{service} answered with a redirect (HTTP {code}) to {response.headers.get('Location', '?')}; "
+            "redirects are not followed, configure the final URL.",
+            permanent=True,
+            error_class=ErrorClass.CONFIG,
+            **details,
+        )
+    # Any other 4xx means the request itself is wrong; sending it again cannot succeed.
+    raise ConnectorError(f"{service} rejected the request (HTTP {code}).", permanent=True, **details)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, datetime.UTC)
+    return max(0.0, (moment - timezone.now()).total_seconds())
+
+
+def _host(url: str) -> str:
+    return requests.utils.urlparse(url).netloc or url
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "No route to host", "Connection reset"):
+        if marker in text:
+            return marker.lower()
+    return type(exc).__name__

@@ -1,0 +1,48 @@
+"""Secrets at rest: MultiFernet over FIELD_ENCRYPTION_KEYS (the first key encrypts, all decrypt).
+
+Without configured keys, one key is derived from SECRET_KEY so the embedded mode works;
+production sets FIELD_ENCRYPTION_KEYS (see docs/operations.md for rotation).
+"""
+
+import base64
+import hashlib
+import json
+from functools import cache
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+
+class SecretsUnreadable(Exception):
+    """Stored secrets cannot be decrypted with any configured key."""
+
+
+@cache
+def _fernet() -> MultiFernet:
+    keys = list(settings.FIELD_ENCRYPTION_KEYS)
+    if not keys:
+        keys = [base64.urlsafe_b64encode(hashlib.sha256(f"fieldhook-secrets:{settings.SECRET_KEY}".encode()).digest())]
+    return MultiFernet([Fernet(key) for key in keys])
+
+
+def secrets_encrypt(values: dict[str, Any]) -> str:
+    if not values:
+        return ""
+    return _fernet().encrypt(json.dumps(values).encode()).decode()
+
+
+def secrets_decrypt(token: str) -> dict[str, Any]:
+    if not token:
+        return {}
+    try:
+        return json.loads(_fernet().decrypt(token.encode()))
+    except InvalidToken as exc:
+        raise SecretsUnreadable(
+            "Stored secrets cannot be decrypted with the configured FIELD_ENCRYPTION_KEYS."
+        ) from exc
+
+
+def secrets_reencrypt(token: str) -> str:
+    """The same secrets encrypted with the newest key (for key rotation)."""
+    return _fernet().rotate(token.encode()).decode() if token else ""

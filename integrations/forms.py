@@ -1,0 +1,107 @@
+"""The integration form: base fields plus the fields of the chosen kind.
+
+Secrets are never rendered back: a secret field shows whether a value is stored, and
+left blank it keeps that value.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django import forms
+
+from integrations.connectors.base import Connector
+from integrations.connectors.registry import registry
+from integrations.crypto import SecretsUnreadable
+from integrations.models import SUBSCRIBABLE_EVENTS, TenantIntegration
+
+PREFIX = "cfg_"
+
+
+class TenantIntegrationForm(forms.ModelForm):
+    event_types = forms.MultipleChoiceField(
+        choices=[(event.value, event.label) for event in SUBSCRIBABLE_EVENTS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Which work-item events are sent to this integration.",
+    )
+    connector: type[Connector] | None = None
+
+    class Meta:
+        model = TenantIntegration
+        fields = [
+            "tenant",
+            "name",
+            "integration_type",
+            "event_types",
+            "is_active",
+            "max_attempts",
+            "retry_backoff_seconds",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.generated_secrets: dict[str, str] = {}
+        if self.connector is None:
+            return
+        stored_config = self.instance.config or {}
+        stored_secrets = self._stored_secrets()
+        for spec in self.connector.config_fields:
+            field = self.fields[PREFIX + spec.name]
+            if spec.secret:
+                field.required = False
+                if stored_secrets.get(spec.name):
+                    field.help_text = f"A value is stored (not shown). Leave blank to keep it. {field.help_text}"
+            elif spec.name in stored_config:
+                field.initial = stored_config[spec.name]
+
+    def _stored_secrets(self) -> dict[str, Any]:
+        try:
+            return self.instance.secrets
+        except SecretsUnreadable:
+            return {}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.connector is None:
+            return cleaned
+        stored_secrets = self._stored_secrets()
+        values = {}
+        for spec in self.connector.config_fields:
+            value = cleaned.get(PREFIX + spec.name)
+            if spec.secret and value in (None, "", {}):
+                value = stored_secrets.get(spec.name, value)
+            values[spec.name] = value
+        before = {name: values.get(name) for name in self.connector.secret_field_names()}
+        values = self.connector.clean_config(values, _PrefixedErrors(self))
+        self.generated_secrets = {name: values[name] for name, old in before.items() if not old and values.get(name)}
+        secret_names = self.connector.secret_field_names()
+        self.instance.config = {k: v for k, v in values.items() if k not in secret_names}
+        self.instance.secrets = {k: v for k, v in values.items() if k in secret_names}
+        return cleaned
+
+
+class _PrefixedErrors:
+    """Lets a connector report `add_error("url", ...)` onto the form's `cfg_url` field."""
+
+    def __init__(self, form: forms.Form) -> None:
+        self.form = form
+
+    def add_error(self, field: str | None, message: str) -> None:
+        self.form.add_error(PREFIX + field if field else None, message)
+
+
+def integration_form_for(kind: str | None) -> type[TenantIntegrationForm]:
+    """A form class with the config fields of `kind` (none when the kind is not chosen yet)."""
+    if not kind or kind not in registry.connectors:
+        return TenantIntegrationForm
+    connector = registry.get(kind)
+    attrs: dict[str, Any] = {PREFIX + spec.name: copy.deepcopy(spec.form_field) for spec in connector.config_fields}
+    attrs["connector"] = connector
+    return type(f"{connector.__name__}IntegrationForm", (TenantIntegrationForm,), attrs)
+
+
+def config_field_names(kind: str | None) -> list[str]:
+    if not kind or kind not in registry.connectors:
+        return []
+    return [PREFIX + spec.name for spec in registry.get(kind).config_fields]

@@ -1,0 +1,163 @@
+"""Tenant integrations and the delivery outbox.
+
+An IntegrationSync row is written in the transaction that changes a work item (the
+outbox) and lives until its event reached the integration or finally failed. Every try
+is a SyncAttempt. ExternalLink remembers what the first delivery created remotely.
+"""
+
+import uuid
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from integrations.connectors.registry import integration_type_choices
+from integrations.crypto import secrets_decrypt, secrets_encrypt
+from tenants.models import Tenant
+
+
+class EventType(models.TextChoices):
+    WORKITEM_CREATED = "workitem_created", "Work item created"
+    WORKITEM_STATUS_CHANGED = "workitem_status_changed", "Work item status changed"
+    WORKITEM_UPDATED = "workitem_updated", "Work item updated"
+    INTEGRATION_TEST = "integration_test", "Test event (admin)"
+
+
+SUBSCRIBABLE_EVENTS = [EventType.WORKITEM_CREATED, EventType.WORKITEM_STATUS_CHANGED, EventType.WORKITEM_UPDATED]
+
+
+class TenantIntegration(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="integrations")
+    name = models.CharField(max_length=120, help_text="A name you recognise, e.g. 'Production n8n workflow'.")
+    integration_type = models.CharField(
+        max_length=32, choices=integration_type_choices, help_text="Where events go; decides the settings below."
+    )
+    event_types = models.JSONField(
+        default=list, help_text="Events sent to this integration: created, status changed, updated."
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive integrations keep their pending syncs.")
+    config = models.JSONField(default=dict, blank=True, help_text="Settings of the integration type (no secrets).")
+    secrets_encrypted = models.TextField(blank=True, editable=False)
+    uuid = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, help_text="Public id used in inbound webhook URLs."
+    )
+    max_attempts = models.PositiveSmallIntegerField(
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Delivery attempts before a sync is marked failed.",
+    )
+    retry_backoff_seconds = models.FloatField(
+        default=600.0,
+        validators=[MinValueValidator(0)],
+        help_text="Base of the exponential backoff: retry n waits a random time up to base × 2^(n-1) "
+        "(full jitter). With the defaults, 8 attempts span about 10 hours.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="unique_integration_name_per_tenant")]
+        indexes = [models.Index(fields=["tenant", "is_active"])]
+        ordering = ["tenant__name", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def secrets(self) -> dict:
+        return secrets_decrypt(self.secrets_encrypted)
+
+    @secrets.setter
+    def secrets(self, values: dict) -> None:
+        self.secrets_encrypted = secrets_encrypt({k: v for k, v in values.items() if v not in (None, "", {})})
+
+
+class IntegrationSync(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "⚠ Pending"
+        SYNCED = "synced", "✓ Synced"
+        FAILED = "failed", "✗ Failed"
+
+    integration = models.ForeignKey(TenantIntegration, on_delete=models.CASCADE, related_name="syncs")
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    content_object = GenericForeignKey("content_type", "object_id")
+    event_type = models.CharField(max_length=40, choices=EventType.choices)
+    event_id = models.UUIDField(default=uuid.uuid4, help_text="Stable id of the event; sent as webhook-id.")
+    payload = models.JSONField(help_text="The event as it was when it happened.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Attempts in the current round.")
+    next_attempt_at = models.DateTimeField(help_text="When the next attempt is due (pending syncs).")
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A worker is delivering this sync until then."
+    )
+    last_error = models.TextField(blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    external_id = models.CharField(max_length=255, blank=True)
+    external_url = models.URLField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "event_id"], name="unique_event_per_integration")]
+        indexes = [
+            # The sweep: pending syncs by due time (partial, so it stays small).
+            models.Index(fields=["next_attempt_at"], name="sync_pending_due_idx", condition=models.Q(status="pending")),
+            # Ordering: earlier pending syncs of the same object to the same integration.
+            models.Index(
+                fields=["integration", "content_type", "object_id", "id"],
+                name="sync_object_order_idx",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["content_type", "object_id", "-created_at"], name="sync_object_history_idx"),
+            models.Index(fields=["status", "-created_at"], name="sync_status_created_idx"),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.integration} ({self.status})"
+
+
+class SyncAttempt(models.Model):
+    sync = models.ForeignKey(IntegrationSync, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    succeeded = models.BooleanField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_class = models.CharField(max_length=32, blank=True)
+    error = models.TextField(blank=True)
+    response_excerpt = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        indexes = [models.Index(fields=["started_at"])]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of sync {self.sync_id}"
+
+
+class ExternalLink(models.Model):
+    """The remote object (ticket, work package, message) an integration created for one of ours."""
+
+    integration = models.ForeignKey(TenantIntegration, on_delete=models.CASCADE, related_name="links")
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    content_object = GenericForeignKey("content_type", "object_id")
+    external_id = models.CharField(max_length=255)
+    external_url = models.URLField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "content_type", "object_id"], name="unique_external_link_per_object"
+            )
+        ]
+        indexes = [models.Index(fields=["integration", "external_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.integration}: {self.external_id}"

@@ -1,0 +1,106 @@
+"""The event payload documented for receivers (docs/integrations.md, DESIGN §5).
+
+Built inside the transaction that changes the work item, so every sync carries the
+state at the moment of the event, not at the moment of delivery.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from workitems.models import WorkItem
+
+TRACKED_FIELDS = [
+    "description",
+    "status",
+    "type",
+    "priority",
+    "created_date",
+    "due_date",
+    "customer",
+    "owner",
+    "technician",
+    "customer_asset",
+    "estimated_price",
+    "final_price",
+    "dropoff_point",
+    "intake_method",
+    "comments",
+]
+
+
+def _person(user) -> dict | None:
+    return None if user is None else {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+
+
+def _named(obj) -> dict | None:
+    return None if obj is None else {"id": obj.pk, "name": obj.name}
+
+
+def _customer(customer) -> dict | None:
+    return None if customer is None else {"id": customer.pk, "name": customer.name, "email": customer.email}
+
+
+RELATION_SHAPES = {
+    "customer": _customer,
+    "owner": _person,
+    "technician": _person,
+    "customer_asset": _named,
+    "dropoff_point": _named,
+}
+
+
+def json_value(value: Any) -> Any:
+    """Decimals as strings ("150.00"), datetimes as ISO 8601 UTC with Z."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime):
+        return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def field_value(workitem: WorkItem, field: str) -> Any:
+    """One tracked field in payload form (relations as small objects)."""
+    if field in RELATION_SHAPES:
+        return RELATION_SHAPES[field](getattr(workitem, field))
+    return json_value(getattr(workitem, field))
+
+
+def workitem_representation(workitem: WorkItem) -> dict[str, Any]:
+    data = {"id": workitem.pk, "reference_id": workitem.reference_id}
+    data.update({field: field_value(workitem, field) for field in TRACKED_FIELDS})
+    return data
+
+
+def event_payload(
+    *,
+    event_type: str,
+    event_id: str,
+    workitem: WorkItem,
+    changes: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    payload = {
+        "event_type": event_type,
+        "event_id": event_id,
+        "timestamp": json_value(timezone.now()),
+        "tenant": {"id": workitem.tenant_id, "name": workitem.tenant.name},
+        "workitem": workitem_representation(workitem),
+    }
+    if changes is not None:
+        payload["changes"] = changes
+    return payload
+
+
+def relation_value(model_field: models.ForeignKey, pk: int | None) -> Any:
+    """Payload form of a relation known only by id (the old side of a change)."""
+    if pk is None:
+        return None
+    related = model_field.related_model._default_manager.filter(pk=pk).first()
+    return RELATION_SHAPES[model_field.name](related) if related else {"id": pk, "name": None}

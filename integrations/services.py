@@ -1,0 +1,374 @@
+"""The delivery engine: the only code that writes sync status, attempts and errors.
+
+Life of a sync: `syncs_create_for_event` writes it (pending) in the caller's
+transaction and enqueues it on commit; `sync_deliver` claims it, runs the connector
+outside any transaction and records the outcome; `syncs_requeue_due` (beat, every
+minute) re-enqueues syncs that are due or were stranded by a broker or worker failure.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Model, Q, QuerySet
+from django.utils import timezone
+
+from integrations.connectors.base import ConnectorError, DeliveryResult, ErrorClass, Event, ExternalRef
+from integrations.connectors.registry import registry
+from integrations.crypto import SecretsUnreadable
+from integrations.models import EventType, ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
+from integrations.policy import retry_delay_seconds, scrub, secret_strings
+from workitems.models import WorkItem, WorkItemNote
+from workitems.services import workitem_note_create
+
+logger = logging.getLogger("integrations.delivery")
+
+Pending = IntegrationSync.Status.PENDING
+
+
+# --- Writing the outbox -------------------------------------------------------------
+
+
+def integrations_subscribed(*, tenant_id: int, event_type: str) -> list[TenantIntegration]:
+    """Active integrations of the tenant that want this event (filtered in Python: works on SQLite too)."""
+    candidates = TenantIntegration.objects.filter(tenant_id=tenant_id, is_active=True)
+    return [integration for integration in candidates if event_type in integration.event_types]
+
+
+def syncs_create_for_event(
+    *, obj: Model, event_type: str, payload: dict[str, Any], event_id: str, integrations: list[TenantIntegration]
+) -> list[IntegrationSync]:
+    """Write one pending sync per integration in the current transaction; enqueue them on commit."""
+    if not integrations:
+        return []
+    now = timezone.now()
+    content_type = ContentType.objects.get_for_model(obj)
+    syncs = IntegrationSync.objects.bulk_create(
+        IntegrationSync(
+            integration=integration,
+            content_type=content_type,
+            object_id=obj.pk,
+            event_type=event_type,
+            event_id=event_id,
+            payload=payload,
+            next_attempt_at=now,
+        )
+        for integration in integrations
+    )
+    sync_ids = [sync.pk for sync in syncs]
+    transaction.on_commit(lambda: syncs_enqueue(sync_ids=sync_ids))
+    return syncs
+
+
+def syncs_enqueue(*, sync_ids: list[int], countdown: float | None = None) -> int:
+    """Hand syncs to Celery. A broker outage is logged, not raised: the sweep sends them later."""
+    from integrations.tasks import send_integration_webhook
+
+    for index, sync_id in enumerate(sync_ids):
+        try:
+            send_integration_webhook.apply_async(args=[sync_id], countdown=countdown)
+        except Exception as exc:  # the broker is down; the rows are safe in the outbox
+            logger.warning(
+                "Broker unavailable (%s); %d sync(s) left for the sweep", type(exc).__name__, len(sync_ids) - index
+            )
+            return index
+    return len(sync_ids)
+
+
+# --- Delivering one sync ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: DeliveryResult | None = None
+    error: ConnectorError | None = None
+
+
+def sync_deliver(*, sync_id: int) -> str:
+    """Deliver one sync if it is due and nobody else is delivering it; returns what happened."""
+    claimed = _sync_claim(sync_id)
+    if isinstance(claimed, str):
+        return claimed
+    sync, integration = claimed
+    started_at = timezone.now()
+    started = time.perf_counter()
+    outcome = _run_connector(sync, integration)
+    duration_ms = int((time.perf_counter() - started) * 1000)
+    return _sync_record(sync.pk, outcome=outcome, started_at=started_at, duration_ms=duration_ms)
+
+
+def _sync_claim(sync_id: int) -> tuple[IntegrationSync, TenantIntegration] | str:
+    """Lock the row briefly and mark it claimed, so the HTTP call runs outside any transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        sync = (
+            IntegrationSync.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("integration")
+            .filter(pk=sync_id)
+            .first()
+        )
+        if sync is None:
+            return "locked_or_gone"
+        if sync.status != Pending:
+            return "already_done"
+        if sync.claimed_until and sync.claimed_until > now:
+            return "in_flight"
+        if sync.next_attempt_at > now + datetime.timedelta(seconds=1):
+            return "not_due"
+        if not sync.integration.is_active:
+            return "integration_inactive"
+        if _earlier_pending(sync).exists():
+            return "waiting_for_earlier_event"
+        sync.claimed_until = now + datetime.timedelta(seconds=settings.SYNC_CLAIM_SECONDS)
+        sync.save(update_fields=["claimed_until", "updated_at"])
+    return sync, sync.integration
+
+
+def _earlier_pending(sync: IntegrationSync) -> QuerySet[IntegrationSync]:
+    return IntegrationSync.objects.filter(
+        integration_id=sync.integration_id,
+        content_type_id=sync.content_type_id,
+        object_id=sync.object_id,
+        status=Pending,
+        id__lt=sync.pk,
+    )
+
+
+def _run_connector(sync: IntegrationSync, integration: TenantIntegration) -> Outcome:
+    link = ExternalLink.objects.filter(
+        integration=integration, content_type_id=sync.content_type_id, object_id=sync.object_id
+    ).first()
+    event = Event(
+        event_type=sync.event_type,
+        event_id=str(sync.event_id),
+        payload=sync.payload,
+        existing=ExternalRef(link.external_id, link.external_url) if link else None,
+        attempt=sync.attempts + 1,
+    )
+    try:
+        connector = registry.get(integration.integration_type)(config=integration.config, secrets=integration.secrets)
+        return Outcome(result=connector.deliver(event))
+    except ConnectorError as error:
+        return Outcome(error=error)
+    except SecretsUnreadable as exc:
+        return Outcome(error=ConnectorError(str(exc), permanent=True, error_class=ErrorClass.CONFIG))
+    except Exception as exc:  # a bug in a connector must not lose the event: record it and retry
+        logger.exception("Connector %s crashed on sync %s", integration.integration_type, sync.pk)
+        return Outcome(error=ConnectorError(f"Internal error: {type(exc).__name__}", error_class="internal"))
+
+
+def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetime, duration_ms: int) -> str:
+    """Write the attempt and the sync's new state; schedule what comes next after commit."""
+    with transaction.atomic():
+        sync = IntegrationSync.objects.select_for_update().select_related("integration").filter(pk=sync_id).first()
+        if sync is None:
+            return "gone"
+        integration = sync.integration
+        hidden = secret_strings(_secrets_or_empty(integration), integration.config)
+        sync.attempts += 1
+        sync.claimed_until = None
+        error = outcome.error
+        status_code = outcome.result.status_code if outcome.result else error.status_code
+        SyncAttempt.objects.create(
+            sync=sync,
+            number=sync.attempts,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            succeeded=error is None,
+            status_code=status_code,
+            error_class=error.error_class if error else "",
+            error=scrub(error.message, hidden) if error else "",
+            response_excerpt=scrub((outcome.result or error).response_excerpt, hidden)[:500],
+        )
+        sync.last_status_code = status_code
+        if error is None:
+            verdict = _mark_synced(sync, outcome.result)
+        elif error.permanent or sync.attempts >= integration.max_attempts:
+            verdict = _mark_failed(sync, scrub(error.message, hidden), permanent=error.permanent)
+        else:
+            verdict = _schedule_retry(sync, scrub(error.message, hidden), error.retry_after)
+        sync.save()
+    _log_delivery(sync, verdict, duration_ms)
+    return verdict
+
+
+def _mark_synced(sync: IntegrationSync, result: DeliveryResult) -> str:
+    now = timezone.now()
+    sync.status = IntegrationSync.Status.SYNCED
+    sync.synced_at = now
+    sync.last_error = ""
+    if result.external_id:
+        sync.external_id, sync.external_url = result.external_id, result.external_url
+        ExternalLink.objects.update_or_create(
+            integration=sync.integration,
+            content_type_id=sync.content_type_id,
+            object_id=sync.object_id,
+            defaults={"external_id": result.external_id, "external_url": result.external_url},
+        )
+    where = f" ({sync.external_url or sync.external_id})" if sync.external_id else ""
+    _note(sync, f"Sent {sync.event_type} to {sync.integration.name}{where}.")
+    _after_commit_start_next(sync)
+    return "synced"
+
+
+def _mark_failed(sync: IntegrationSync, message: str, *, permanent: bool) -> str:
+    sync.status = IntegrationSync.Status.FAILED
+    sync.last_error = message
+    why = "permanent error" if permanent else f"{sync.attempts} attempts"
+    _note(sync, f"Could not send {sync.event_type} to {sync.integration.name} ({why}): {message}")
+    _after_commit_start_next(sync)
+    return "failed"
+
+
+def _schedule_retry(sync: IntegrationSync, message: str, retry_after: float | None) -> str:
+    delay = retry_delay_seconds(
+        attempt=sync.attempts, base_seconds=sync.integration.retry_backoff_seconds, retry_after=retry_after
+    )
+    sync.last_error = message
+    sync.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
+    if delay <= settings.SYNC_RETRY_COUNTDOWN_MAX_SECONDS:
+        # Short waits ride on a Celery countdown; long ones are left to the beat sweep,
+        # so that workers do not hold hours-long ETA messages.
+        transaction.on_commit(lambda: syncs_enqueue(sync_ids=[sync.pk], countdown=delay))
+    return "retry_scheduled"
+
+
+def _after_commit_start_next(sync: IntegrationSync) -> None:
+    """The next pending event of the same object to the same integration was waiting on this one."""
+    following = (
+        IntegrationSync.objects.filter(
+            integration_id=sync.integration_id,
+            content_type_id=sync.content_type_id,
+            object_id=sync.object_id,
+            status=Pending,
+            id__gt=sync.pk,
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if following:
+        transaction.on_commit(lambda: syncs_enqueue(sync_ids=[following]))
+
+
+def _note(sync: IntegrationSync, body: str) -> None:
+    target = sync.content_object
+    if isinstance(target, WorkItem):
+        workitem_note_create(workitem=target, body=body, kind=WorkItemNote.Kind.SYSTEM)
+
+
+def _secrets_or_empty(integration: TenantIntegration) -> dict[str, Any]:
+    try:
+        return integration.secrets
+    except SecretsUnreadable:
+        return {}
+
+
+def _log_delivery(sync: IntegrationSync, verdict: str, duration_ms: int) -> None:
+    logger.info(
+        "delivery tenant=%s integration=%s sync=%s event=%s attempt=%s outcome=%s status=%s duration_ms=%s",
+        sync.integration.tenant_id,
+        sync.integration_id,
+        sync.pk,
+        sync.event_id,
+        sync.attempts,
+        verdict,
+        sync.last_status_code,
+        duration_ms,
+    )
+
+
+# --- Sweeping, retrying, replaying ----------------------------------------------------
+
+
+def syncs_due_for_requeue(*, now: datetime.datetime | None = None) -> QuerySet[IntegrationSync]:
+    """Pending syncs overdue by more than the grace period and not claimed by a live worker:
+    due retries, and syncs stranded by a broker outage at commit or a dead worker."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.SYNC_STRANDED_GRACE_SECONDS)
+    return IntegrationSync.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        status=Pending,
+        next_attempt_at__lte=cutoff,
+        integration__is_active=True,
+    )
+
+
+def syncs_requeue_due() -> int:
+    """Enqueue every overdue sync, in batches by id; returns how many were enqueued."""
+    batch_size = settings.SYNC_SWEEP_BATCH_SIZE
+    enqueued, last_id = 0, 0
+    while True:
+        batch = list(
+            syncs_due_for_requeue().filter(id__gt=last_id).order_by("id").values_list("id", flat=True)[:batch_size]
+        )
+        if not batch:
+            return enqueued
+        sent = syncs_enqueue(sync_ids=batch)
+        enqueued += sent
+        if sent < len(batch) or len(batch) < batch_size:
+            return enqueued
+        last_id = batch[-1]
+
+
+def syncs_retry_now(*, syncs: QuerySet[IntegrationSync], include_synced: bool = False) -> int:
+    """Give the selected syncs a fresh round of attempts, now. With include_synced, synced
+    ones are sent again too (a replay: same event_id, so receivers can dedupe)."""
+    allowed = [IntegrationSync.Status.PENDING, IntegrationSync.Status.FAILED]
+    if include_synced:
+        allowed.append(IntegrationSync.Status.SYNCED)
+    with transaction.atomic():
+        ids = list(syncs.filter(status__in=allowed).values_list("id", flat=True))
+        IntegrationSync.objects.filter(id__in=ids).update(
+            status=Pending, attempts=0, next_attempt_at=timezone.now(), claimed_until=None, synced_at=None
+        )
+        transaction.on_commit(lambda: syncs_enqueue(sync_ids=ids))
+    return len(ids)
+
+
+def integration_send_test_event(*, integration: TenantIntegration) -> IntegrationSync:
+    """Queue a sample event through the normal outbox (the admin's 'Send test event')."""
+    event_id = str(uuid.uuid4())
+    payload = {
+        "event_type": EventType.INTEGRATION_TEST,
+        "event_id": event_id,
+        "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
+        "tenant": {"id": integration.tenant_id, "name": integration.tenant.name},
+        "test": True,
+        "message": f"Test event from Fieldhook for integration '{integration.name}'.",
+    }
+    with transaction.atomic():
+        (sync,) = syncs_create_for_event(
+            obj=integration,
+            event_type=EventType.INTEGRATION_TEST,
+            payload=payload,
+            event_id=event_id,
+            integrations=[integration],
+        )
+    return sync
+
+
+def integration_test_connection(*, integration: TenantIntegration) -> tuple[bool, str]:
+    """Run the connector's side-effect-free check; the message never contains a secret."""
+    secrets = _secrets_or_empty(integration)
+    try:
+        connector = registry.get(integration.integration_type)(config=integration.config, secrets=integration.secrets)
+        return True, connector.test_connection()
+    except (ConnectorError, SecretsUnreadable) as error:
+        return False, scrub(str(error), secret_strings(secrets, integration.config))
+
+
+def sync_attempts_prune(*, older_than_days: int | None = None) -> int:
+    """Delete attempt rows past the retention period (the syncs themselves stay)."""
+    days = settings.SYNC_ATTEMPT_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    deleted, _ = SyncAttempt.objects.filter(started_at__lt=cutoff).delete()
+    return deleted

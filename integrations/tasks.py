@@ -1,0 +1,23 @@
+"""Celery tasks: thin wrappers that load by id and call a service."""
+
+from celery import shared_task
+
+from integrations import services
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def send_integration_webhook(sync_id: int) -> str:
+    """Deliver one IntegrationSync through its integration's connector."""
+    return services.sync_deliver(sync_id=sync_id)
+
+
+@shared_task(ignore_result=True)
+def retry_failed_syncs() -> int:
+    """Beat, every minute: enqueue pending syncs that are due or were stranded."""
+    return services.syncs_requeue_due()
+
+
+@shared_task(ignore_result=True)
+def prune_sync_attempts() -> int:
+    """Beat, daily: drop attempt rows older than SYNC_ATTEMPT_RETENTION_DAYS."""
+    return services.sync_attempts_prune()
