@@ -77,7 +77,7 @@ def syncs_enqueue(*, sync_ids: list[int], countdown: float | None = None) -> int
             send_integration_webhook.apply_async(args=[sync_id], countdown=countdown)
         except Exception as exc:  # the broker is down; the rows are safe in the outbox
             logger.warning(
-                "Broker unavailable (%s); %d sync(s) left for the sweep", type(exc).__name__, len(sync_ids) - index
+                "Broker unavailable (%s: %s); %d sync(s) left for the sweep", type(exc).__name__, exc, len(sync_ids) - index
             )
             return index
     return len(sync_ids)
@@ -186,7 +186,7 @@ def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetim
             status_code=status_code,
             error_class=error.error_class if error else "",
             error=scrub(error.message, hidden) if error else "",
-            response_excerpt=scrub((outcome.result or error).response_excerpt, hidden)[:500],
+            response_excerpt=scrub((outcome.result or error).response_excerpt, hidden, cut=True)[:500],
         )
         sync.last_status_code = status_code
         if error is None:
