@@ -55,6 +55,17 @@ class TenantIntegrationForm(forms.ModelForm):
             elif spec.name in stored_config:
                 field.initial = stored_config[spec.name]
 
+    def validate_unique(self) -> None:
+        """Django skips the (tenant, name) constraint when the tenant is read-only (a saved
+        integration), and the save would then fail in the database: check it here."""
+        super().validate_unique()
+        name = self.cleaned_data.get("name")
+        if "tenant" in self.fields or not self.instance.tenant_id or not name:
+            return
+        taken = TenantIntegration.objects.filter(tenant_id=self.instance.tenant_id, name=name)
+        if taken.exclude(pk=self.instance.pk).exists():
+            self.add_error("name", f"An integration named “{name}” already exists for this tenant.")
+
     def _stored_secrets(self) -> dict[str, Any]:
         try:
             return self.instance.secrets

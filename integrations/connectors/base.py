@@ -79,6 +79,13 @@ class Event:
         return json.dumps(self.payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False).encode()
 
 
+class SecretJSONField(forms.JSONField):
+    """A JSON secret (e.g. a header map): never rendered back into the page, not even 'null'."""
+
+    def prepare_value(self, value: Any) -> str:
+        return ""
+
+
 @dataclass(frozen=True)
 class ConfigField:
     """Describes one config field for the admin form and the docs."""

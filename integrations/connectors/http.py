@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -146,7 +147,9 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def _host(url: str) -> str:
-    return requests.utils.urlparse(url).netloc or url
+    """host[:port] of a URL, never its userinfo."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else (parts.hostname or "the receiver")
 
 
 def _reason(exc: Exception) -> str:

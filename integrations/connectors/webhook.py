@@ -13,11 +13,19 @@ import re
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 
 from integrations.connectors import http
-from integrations.connectors.base import ConfigField, Connector, ConnectorError, DeliveryResult, Event
+from integrations.connectors.base import (
+    ConfigField,
+    Connector,
+    ConnectorError,
+    DeliveryResult,
+    Event,
+    SecretJSONField,
+)
 
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 RESERVED_HEADERS = {"content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature"}
@@ -52,7 +60,7 @@ class WebhookConnector(Connector):
         ),
         ConfigField(
             "headers",
-            forms.JSONField(
+            SecretJSONField(
                 label="Secret headers",
                 required=False,
                 help_text='Headers added to every delivery, as a JSON object, e.g. {"X-API-Key": "…"} for n8n '
@@ -93,6 +101,10 @@ class WebhookConnector(Connector):
 
     @classmethod
     def clean_config(cls, cleaned: dict[str, Any], form: Any) -> dict[str, Any]:
+        if "@" in urlsplit(cleaned.get("url") or "").netloc:
+            form.add_error(
+                "url", "Put credentials in the Basic auth fields, not in the URL (they would be stored unencrypted)."
+            )
         headers = cleaned.get("headers")
         if headers not in (None, ""):
             error = _headers_error(headers)
