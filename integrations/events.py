@@ -32,7 +32,7 @@ def workitem_changes(*, workitem: WorkItem, old_values: dict[str, Any]) -> dict[
         if field.is_relation:
             changes[name] = {"old": payloads.relation_value(field, old), "new": payloads.field_value(workitem, name)}
         else:
-            changes[name] = {"old": payloads.json_value(old), "new": payloads.json_value(new)}
+            changes[name] = {"old": payloads.column_value(field, old), "new": payloads.column_value(field, new)}
     return changes
 
 

@@ -66,11 +66,18 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def column_value(model_field: models.Field, value: Any) -> Any:
+    """A plain field in payload form, as the database stores it: a price entered as 99.5 is "99.50"."""
+    if isinstance(value, Decimal) and isinstance(model_field, models.DecimalField):
+        value = value.quantize(Decimal(1).scaleb(-model_field.decimal_places))
+    return json_value(value)
+
+
 def field_value(workitem: WorkItem, field: str) -> Any:
     """One tracked field in payload form (relations as small objects)."""
     if field in RELATION_SHAPES:
         return RELATION_SHAPES[field](getattr(workitem, field))
-    return json_value(getattr(workitem, field))
+    return column_value(WorkItem._meta.get_field(field), getattr(workitem, field))
 
 
 def workitem_representation(workitem: WorkItem) -> dict[str, Any]:

@@ -41,8 +41,15 @@ def secret_strings(secrets: dict[str, Any], config: dict[str, Any] | None = None
     return [v for v in values if len(v) >= 4]
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """The text with every secret value replaced (longest first, so no partial leaks)."""
-    for secret in sorted(set(secrets), key=len, reverse=True):
+def scrub(text: str, secrets: Iterable[str], *, cut: bool = False) -> str:
+    """The text with every secret value replaced (longest first, so no partial leaks). With
+    `cut` (an excerpt cut at a length limit), a secret cut off at the very end is replaced too."""
+    ordered = sorted(set(secrets), key=len, reverse=True)
+    for secret in ordered:
         text = text.replace(secret, REDACTED)
+    if cut:
+        for secret in ordered:
+            for length in range(len(secret) - 1, 3, -1):
+                if text.endswith(secret[:length]):
+                    return text[:-length] + REDACTED
     return text

@@ -77,7 +77,10 @@ def syncs_enqueue(*, sync_ids: list[int], countdown: float | None = None) -> int
             send_integration_webhook.apply_async(args=[sync_id], countdown=countdown)
         except Exception as exc:  # the broker is down; the rows are safe in the outbox
             logger.warning(
-                "Broker unavailable (%s: %s); %d sync(s) left for the sweep", type(exc).__name__, exc, len(sync_ids) - index
+                "Broker unavailable (%s: %s); %d sync(s) left for the sweep",
+                type(exc).__name__,
+                exc,
+                len(sync_ids) - index,
             )
             return index
     return len(sync_ids)

@@ -42,9 +42,12 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Queued {queued} of {len(ids)} {status} sync(s) for delivery."))
 
     def parse_since(self, value: str) -> datetime.datetime:
-        moment = parse_datetime(value)
+        try:
+            moment = parse_datetime(value)
+            day = None if moment else parse_date(value)
+        except ValueError:  # well formed but impossible, e.g. 2024-02-30
+            moment = day = None
         if moment is None:
-            day = parse_date(value)
             if day is None:
                 raise CommandError(f"--since: '{value}' is not a date (YYYY-MM-DD) or ISO 8601 datetime.")
             moment = datetime.datetime.combine(day, datetime.time.min)
