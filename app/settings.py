@@ -199,6 +199,23 @@ SYNC_STRANDED_GRACE_SECONDS = env.float("SYNC_STRANDED_GRACE_SECONDS", default=6
 SYNC_SWEEP_BATCH_SIZE = env.int("SYNC_SWEEP_BATCH_SIZE", default=500)
 SYNC_RETRY_COUNTDOWN_MAX_SECONDS = env.float("SYNC_RETRY_COUNTDOWN_MAX_SECONDS", default=300.0)
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=30)
+# SSRF guard: outbound requests may only reach public addresses, plus these networks
+# (CIDRs, comma-separated). Plain http:// only when INTEGRATIONS_ALLOW_HTTP is on.
+INTEGRATIONS_ALLOWED_NETWORKS = env.list(
+    "INTEGRATIONS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
+INTEGRATIONS_ALLOW_HTTP = env.bool("INTEGRATIONS_ALLOW_HTTP", default=DEBUG)
+# Outgoing payloads above this size fail permanently; inbound bodies above it answer 413.
+INTEGRATIONS_MAX_PAYLOAD_BYTES = env.int("INTEGRATIONS_MAX_PAYLOAD_BYTES", default=512 * 1024)
+INBOUND_MAX_BODY_BYTES = env.int("INBOUND_MAX_BODY_BYTES", default=256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_BODY_BYTES * 4
+# Circuit breaker per integration (state in Redis, shared by all workers).
+CIRCUIT_FAILURE_THRESHOLD = env.int("CIRCUIT_FAILURE_THRESHOLD", default=5)
+CIRCUIT_RECOVERY_SECONDS = env.float("CIRCUIT_RECOVERY_SECONDS", default=60.0)
+# An integration whose deliveries all failed for this long is paused.
+AUTO_PAUSE_AFTER_HOURS = env.float("AUTO_PAUSE_AFTER_HOURS", default=72.0)
+# Bearer token required by /metrics (empty: open, e.g. behind a private network).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Public base URL of this Fieldhook, for links back from external systems.
 FIELDHOOK_BASE_URL = env.str("FIELDHOOK_BASE_URL", default="http://127.0.0.1:8000")
 

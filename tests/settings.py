@@ -19,6 +19,10 @@ from app.settings import *  # noqa: F403
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":  # noqa: F405
     raise RuntimeError("The test suite runs on PostgreSQL only; set TEST_DATABASE_URL to a postgres:// URL.")
 
+# Tests talk to receivers on loopback over plain http.
+INTEGRATIONS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+INTEGRATIONS_ALLOW_HTTP = True
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
