@@ -23,5 +23,10 @@ lint:
 	$(VENV_PY) -m ruff check --fix .
 	$(VENV_PY) -m ruff format .
 
+bench:
+	@scripts/venv.sh requirements-dev.txt
+	@scripts/test_services.sh
+	$(VENV_PY) -m bench.dispatch
+
 clean:
 	rm -rf var/broker var/static .pytest_cache .ruff_cache

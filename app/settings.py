@@ -216,6 +216,8 @@ CIRCUIT_RECOVERY_SECONDS = env.float("CIRCUIT_RECOVERY_SECONDS", default=60.0)
 AUTO_PAUSE_AFTER_HOURS = env.float("AUTO_PAUSE_AFTER_HOURS", default=72.0)
 # Bearer token required by /metrics (empty: open, e.g. behind a private network).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Redis key prefix of the shared delivery counters behind /metrics.
+METRICS_KEY_PREFIX = env.str("METRICS_KEY_PREFIX", default="fieldhook:metrics")
 # Public base URL of this Fieldhook, for links back from external systems.
 FIELDHOOK_BASE_URL = env.str("FIELDHOOK_BASE_URL", default="http://127.0.0.1:8000")
 

@@ -1,10 +1,11 @@
-"""Top-level routes: admin, REST API v1, OpenAPI schema and docs, health."""
+"""Top-level routes: admin, REST API v1, OpenAPI schema and docs, health, Prometheus metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from app.health import healthz
+from integrations.metrics import metrics_view
 
 admin.site.site_header = "Fieldhook"
 admin.site.site_title = "Fieldhook admin"
@@ -16,4 +17,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
 ]

@@ -1,4 +1,4 @@
-"""Admin for integrations (configure, test) and syncs (watch, filter, retry, replay)."""
+"""Admin for integrations (configure, test) and syncs (watch, filter, retry, replay, sync health)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import uuid
 
 from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from integrations import services
 from integrations.connectors.registry import registry
 from integrations.forms import config_field_names, integration_form_for
 from integrations.models import IntegrationSync, SyncAttempt, TenantIntegration
+from integrations.views import sync_health
 from tenants.admin import TenantScopedAdminMixin
 from workitems.models import WorkItem
 
@@ -170,6 +173,25 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IntegrationSync]:
         return super().get_queryset(request).prefetch_related("content_object")
+
+    def get_urls(self):
+        # Before the model's own URLs, whose "<object_id>/" would otherwise catch "sync-health/".
+        health = path(
+            "sync-health/",
+            self.admin_site.admin_view(self.sync_health_view),
+            name="integrations_integrationsync_sync_health",
+        )
+        return [health, *super().get_urls()]
+
+    def sync_health_view(self, request: HttpRequest) -> TemplateResponse:
+        """Per integration the user may see: the last 24 hours of deliveries and the backlog."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        integrations = TenantIntegration.objects.select_related("tenant")
+        if not request.user.is_superuser:
+            integrations = integrations.filter(tenant__in=self.user_tenants(request))
+        context = {**self.admin_site.each_context(request), "opts": self.opts}
+        return sync_health(request, integrations=integrations, context=context)
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
         term = search_term.strip()

@@ -12,6 +12,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 
 class SecretsUnreadable(Exception):
@@ -24,6 +26,12 @@ def _fernet() -> MultiFernet:
     if not keys:
         keys = [base64.urlsafe_b64encode(hashlib.sha256(f"fieldhook-secrets:{settings.SECRET_KEY}".encode()).digest())]
     return MultiFernet([Fernet(key) for key in keys])
+
+
+@receiver(setting_changed)
+def _forget_keys(setting: str, **kwargs) -> None:
+    if setting in ("FIELD_ENCRYPTION_KEYS", "SECRET_KEY"):
+        _fernet.cache_clear()
 
 
 def secrets_encrypt(values: dict[str, Any]) -> str:
@@ -45,4 +53,11 @@ def secrets_decrypt(token: str) -> dict[str, Any]:
 
 def secrets_reencrypt(token: str) -> str:
     """The same secrets encrypted with the newest key (for key rotation)."""
-    return _fernet().rotate(token.encode()).decode() if token else ""
+    if not token:
+        return ""
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise SecretsUnreadable(
+            "Stored secrets cannot be decrypted with the configured FIELD_ENCRYPTION_KEYS."
+        ) from exc

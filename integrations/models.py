@@ -53,6 +53,17 @@ class TenantIntegration(models.Model):
         help_text="Base of the exponential backoff: retry n waits a random time up to base × 2^(n-1) "
         "(full jitter). With the defaults, 8 attempts span about 10 hours.",
     )
+    rate_limit_per_second = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.001)],
+        help_text="Most deliveries per second, shared by all workers. Empty: the type's default "
+        "(Slack 1, Jira 10, Zulip 20, OpenProject 15, Nextcloud 10, webhook unlimited).",
+    )
+    failing_since = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Every delivery has failed since then."
+    )
+    paused_reason = models.TextField(blank=True, editable=False, help_text="Why Fieldhook paused it.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,8 +90,10 @@ class IntegrationSync(models.Model):
         SYNCED = "synced", "✓ Synced"
         FAILED = "failed", "✗ Failed"
 
-    integration = models.ForeignKey(TenantIntegration, on_delete=models.CASCADE, related_name="syncs")
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    # Both foreign keys are served by composite indexes below (and the unique constraint),
+    # so they get no index of their own: fewer indexes to update on every outbox insert.
+    integration = models.ForeignKey(TenantIntegration, on_delete=models.CASCADE, related_name="syncs", db_index=False)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, db_index=False)
     object_id = models.PositiveBigIntegerField()
     content_object = GenericForeignKey("content_type", "object_id")
     event_type = models.CharField(max_length=40, choices=EventType.choices)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from django.db import transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
+from integrations import resilience
 from integrations.connectors.base import ConnectorError, DeliveryResult, ErrorClass, Event, ExternalRef
 from integrations.connectors.registry import registry
 from integrations.crypto import SecretsUnreadable
@@ -64,26 +66,39 @@ def syncs_create_for_event(
         for integration in integrations
     )
     sync_ids = [sync.pk for sync in syncs]
-    transaction.on_commit(lambda: syncs_enqueue(sync_ids=sync_ids))
+    transaction.on_commit(lambda: syncs_publish_new(sync_ids=sync_ids))
     return syncs
 
 
 def syncs_enqueue(*, sync_ids: list[int], countdown: float | None = None) -> int:
-    """Hand syncs to Celery. A broker outage is logged, not raised: the sweep sends them later."""
+    """Hand syncs to Celery, one message each; returns how many were handed over."""
     from integrations.tasks import send_integration_webhook
 
     for index, sync_id in enumerate(sync_ids):
-        try:
-            send_integration_webhook.apply_async(args=[sync_id], countdown=countdown)
-        except Exception as exc:  # the broker is down; the rows are safe in the outbox
-            logger.warning(
-                "Broker unavailable (%s: %s); %d sync(s) left for the sweep",
-                type(exc).__name__,
-                exc,
-                len(sync_ids) - index,
-            )
+        if not _publish(send_integration_webhook, [sync_id], countdown, pending=len(sync_ids) - index):
             return index
     return len(sync_ids)
+
+
+def syncs_publish_new(*, sync_ids: list[int]) -> None:
+    """On commit of an event: one message whatever the number of integrations listening; a
+    worker fans it out, so a request does not pay one broker round trip per integration."""
+    from integrations.tasks import fan_out_syncs
+
+    if len(sync_ids) == 1:
+        syncs_enqueue(sync_ids=sync_ids)
+    else:
+        _publish(fan_out_syncs, [sync_ids], None, pending=len(sync_ids))
+
+
+def _publish(task, args: list, countdown: float | None, *, pending: int) -> bool:
+    """A broker outage is logged, not raised: the rows are safe in the outbox and the sweep sends them."""
+    try:
+        task.apply_async(args=args, countdown=countdown)
+    except Exception as exc:
+        logger.warning("Broker unavailable (%s: %s); %d sync(s) left for the sweep", type(exc).__name__, exc, pending)
+        return False
+    return True
 
 
 # --- Delivering one sync ------------------------------------------------------------
@@ -130,9 +145,36 @@ def _sync_claim(sync_id: int) -> tuple[IntegrationSync, TenantIntegration] | str
             return "integration_inactive"
         if _earlier_pending(sync).exists():
             return "waiting_for_earlier_event"
+        deferred = _defer_if_gated(sync)
+        if deferred:
+            return deferred
         sync.claimed_until = now + datetime.timedelta(seconds=settings.SYNC_CLAIM_SECONDS)
         sync.save(update_fields=["claimed_until", "updated_at"])
     return sync, sync.integration
+
+
+def _defer_if_gated(sync: IntegrationSync) -> str:
+    """An open circuit or an exhausted rate limit moves the sync to when it may go, without
+    an HTTP call and without spending an attempt; a worker never sleeps for it."""
+    circuit = resilience.circuit_allow(sync.integration)
+    if circuit.state == "open":
+        wait, reason = max(0.0, circuit.retry_at - time.time()), "circuit_open"
+    else:
+        wait, reason = resilience.rate_limit_wait(sync.integration), "rate_limited"
+        if not wait:
+            return ""
+        wait += random.uniform(0, wait)  # noqa: S311 (spreads waiting syncs over the next slots)
+    sync.next_attempt_at = timezone.now() + datetime.timedelta(seconds=wait)
+    sync.save(update_fields=["next_attempt_at", "updated_at"])
+    _enqueue_later(sync, wait)
+    return reason
+
+
+def _enqueue_later(sync: IntegrationSync, delay: float) -> None:
+    """Short waits ride on a Celery countdown; long ones are left to the beat sweep,
+    so that workers do not hold hours-long ETA messages."""
+    if delay <= settings.SYNC_RETRY_COUNTDOWN_MAX_SECONDS:
+        transaction.on_commit(lambda: syncs_enqueue(sync_ids=[sync.pk], countdown=delay))
 
 
 def _earlier_pending(sync: IntegrationSync) -> QuerySet[IntegrationSync]:
@@ -146,9 +188,17 @@ def _earlier_pending(sync: IntegrationSync) -> QuerySet[IntegrationSync]:
 
 
 def _run_connector(sync: IntegrationSync, integration: TenantIntegration) -> Outcome:
-    link = ExternalLink.objects.filter(
-        integration=integration, content_type_id=sync.content_type_id, object_id=sync.object_id
-    ).first()
+    try:
+        connector_class = registry.get(integration.integration_type)
+    except ConnectorError as error:
+        return Outcome(error=error)
+    link = (
+        ExternalLink.objects.filter(
+            integration=integration, content_type_id=sync.content_type_id, object_id=sync.object_id
+        ).first()
+        if connector_class.uses_external_links
+        else None
+    )
     event = Event(
         event_type=sync.event_type,
         event_id=str(sync.event_id),
@@ -156,8 +206,12 @@ def _run_connector(sync: IntegrationSync, integration: TenantIntegration) -> Out
         existing=ExternalRef(link.external_id, link.external_url) if link else None,
         attempt=sync.attempts + 1,
     )
+    size = len(event.body())
+    if size > settings.INTEGRATIONS_MAX_PAYLOAD_BYTES:
+        message = f"The event is {size} bytes, over the {settings.INTEGRATIONS_MAX_PAYLOAD_BYTES}-byte limit (INTEGRATIONS_MAX_PAYLOAD_BYTES)."
+        return Outcome(error=ConnectorError(message, permanent=True, error_class=ErrorClass.PAYLOAD))
     try:
-        connector = registry.get(integration.integration_type)(config=integration.config, secrets=integration.secrets)
+        connector = connector_class(config=integration.config, secrets=integration.secrets)
         return Outcome(result=connector.deliver(event))
     except ConnectorError as error:
         return Outcome(error=error)
@@ -199,8 +253,39 @@ def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetim
         else:
             verdict = _schedule_retry(sync, scrub(error.message, hidden), error.retry_after)
         sync.save()
+        _track_integration_health(integration, failed=error is not None, last_error=sync.last_error)
+    _resilience_feedback(integration, error)
     _log_delivery(sync, verdict, duration_ms)
     return verdict
+
+
+def _resilience_feedback(integration: TenantIntegration, error: ConnectorError | None) -> None:
+    resilience.circuit_record(integration, error_class=error.error_class if error else None)
+    if error is not None and error.error_class == ErrorClass.RATE_LIMITED and error.retry_after:
+        resilience.rate_limit_pause(integration, error.retry_after)
+
+
+def _track_integration_health(integration: TenantIntegration, *, failed: bool, last_error: str) -> None:
+    """Remember since when every delivery failed; past AUTO_PAUSE_AFTER_HOURS, pause the
+    integration (its pending syncs wait and resume when it is re-activated)."""
+    now = timezone.now()
+    if not failed:
+        if integration.failing_since:
+            TenantIntegration.objects.filter(pk=integration.pk).update(failing_since=None)
+        return
+    if integration.failing_since is None:
+        TenantIntegration.objects.filter(pk=integration.pk, failing_since__isnull=True).update(failing_since=now)
+        return
+    if integration.is_active and now - integration.failing_since >= datetime.timedelta(
+        hours=settings.AUTO_PAUSE_AFTER_HOURS
+    ):
+        reason = (
+            f"Paused automatically on {now:%Y-%m-%d %H:%M} UTC: every delivery has failed since "
+            f"{integration.failing_since:%Y-%m-%d %H:%M} UTC. Last error: {last_error[:300]} "
+            "Fix the cause, then tick 'Is active' to resume; pending syncs are kept."
+        )
+        TenantIntegration.objects.filter(pk=integration.pk).update(is_active=False, paused_reason=reason)
+        logger.warning("integration paused tenant=%s integration=%s", integration.tenant_id, integration.pk)
 
 
 def _mark_synced(sync: IntegrationSync, result: DeliveryResult) -> str:
@@ -237,10 +322,7 @@ def _schedule_retry(sync: IntegrationSync, message: str, retry_after: float | No
     )
     sync.last_error = message
     sync.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
-    if delay <= settings.SYNC_RETRY_COUNTDOWN_MAX_SECONDS:
-        # Short waits ride on a Celery countdown; long ones are left to the beat sweep,
-        # so that workers do not hold hours-long ETA messages.
-        transaction.on_commit(lambda: syncs_enqueue(sync_ids=[sync.pk], countdown=delay))
+    _enqueue_later(sync, delay)
     return "retry_scheduled"
 
 

@@ -11,6 +11,12 @@ def send_integration_webhook(sync_id: int) -> str:
     return services.sync_deliver(sync_id=sync_id)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def fan_out_syncs(sync_ids: list[int]) -> int:
+    """One event to several integrations: one delivery task per sync."""
+    return services.syncs_enqueue(sync_ids=sync_ids)
+
+
 @shared_task(ignore_result=True)
 def retry_failed_syncs() -> int:
     """Beat, every minute: enqueue pending syncs that are due or were stranded."""

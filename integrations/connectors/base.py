@@ -24,6 +24,7 @@ class ErrorClass:
     AUTH = "auth"
     CONFIG = "config"
     PAYLOAD = "payload"
+    SSRF = "ssrf"  # refused by the outbound guard: a non-public address or a disallowed scheme
 
 
 class ConnectorError(Exception):
@@ -102,6 +103,9 @@ class Connector(ABC):
     kind: ClassVar[str]
     label: ClassVar[str]
     description: ClassVar[str] = ""
+    default_rate_per_second: ClassVar[float | None] = None
+    # Connectors that update what an earlier event created get it as `event.existing`.
+    uses_external_links: ClassVar[bool] = False
     config_fields: ClassVar[list[ConfigField]] = []
 
     def __init__(self, *, config: dict[str, Any], secrets: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """The one HTTP seam of all connectors: a pooled session per process, timeouts from
-settings, no hidden retries, no redirects, response bodies read up to a cap, and one
-mapping from HTTP outcomes to ConnectorError."""
+settings, no hidden retries, no redirects, the SSRF guard on every connection, response
+bodies read up to a cap, and one mapping from HTTP outcomes to ConnectorError."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.utils import timezone
-from requests.adapters import HTTPAdapter
 
 import app
 from integrations.connectors.base import ConnectorError, ErrorClass
+from integrations.connectors.ssrf import AddressRefused, GuardedHTTPAdapter, scheme_refusal
 
 USER_AGENT = f"Fieldhook/{app.__version__}"
 EXCERPT_CHARS = 500
@@ -32,7 +32,7 @@ def http_session() -> requests.Session:
     global _session, _session_pid
     if _session is None or _session_pid != os.getpid():
         session = requests.Session()
-        adapter = HTTPAdapter(
+        adapter = GuardedHTTPAdapter(
             pool_connections=settings.HTTP_POOL_SIZE,
             pool_maxsize=settings.HTTP_POOL_SIZE,
             max_retries=0,
@@ -71,7 +71,11 @@ class HttpResponse:
 
 
 def send(method: str, url: str, **kwargs: Any) -> HttpResponse:
-    """One request with our timeouts; connection failures become retryable ConnectorErrors."""
+    """One request with our timeouts; connection failures become retryable ConnectorErrors,
+    a refusal by the SSRF guard a permanent one."""
+    refusal = scheme_refusal(urlsplit(url).scheme)
+    if refusal:
+        raise ConnectorError(f"Refused to send to {_host(url)}: {refusal}", permanent=True, error_class=ErrorClass.SSRF)
     kwargs.setdefault("timeout", (settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_TIMEOUT))
     try:
         with http_session().request(method, url, allow_redirects=False, stream=True, **kwargs) as response:
@@ -80,6 +84,14 @@ def send(method: str, url: str, **kwargs: Any) -> HttpResponse:
     except requests.Timeout as exc:
         raise ConnectorError(f"Timed out talking to {_host(url)}.", error_class=ErrorClass.TIMEOUT) from exc
     except requests.ConnectionError as exc:
+        refused = _address_refused(exc)
+        if refused:
+            raise ConnectorError(
+                f"Refused to connect to {_host(url)}: {refused.reason}. Receivers must be public addresses "
+                "(SSRF protection); to allow this network, add it to INTEGRATIONS_ALLOWED_NETWORKS.",
+                permanent=True,
+                error_class=ErrorClass.SSRF,
+            ) from exc
         raise ConnectorError(
             f"Could not connect to {_host(url)}: {_reason(exc)}", error_class=ErrorClass.CONNECTION
         ) from exc
@@ -149,7 +161,23 @@ def retry_after_seconds(value: str | None) -> float | None:
 def _host(url: str) -> str:
     """host[:port] of a URL, never its userinfo."""
     parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port}" if parts.port else (parts.hostname or "the receiver")
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    return f"{host}:{parts.port}" if parts.port else (host or "the receiver")
+
+
+def _address_refused(exc: BaseException) -> AddressRefused | None:
+    """The guard's refusal, wherever requests and urllib3 wrapped it (args, reason, cause, context)."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if isinstance(current, AddressRefused):
+            return current
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        linked = [*current.args, getattr(current, "reason", None), current.__cause__, current.__context__]
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+    return None
 
 
 def _reason(exc: Exception) -> str:

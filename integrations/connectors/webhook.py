@@ -26,6 +26,7 @@ from integrations.connectors.base import (
     Event,
     SecretJSONField,
 )
+from integrations.connectors.ssrf import url_refusal
 
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 RESERVED_HEADERS = {"content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature"}
@@ -101,10 +102,13 @@ class WebhookConnector(Connector):
 
     @classmethod
     def clean_config(cls, cleaned: dict[str, Any], form: Any) -> dict[str, Any]:
-        if "@" in urlsplit(cleaned.get("url") or "").netloc:
+        url = cleaned.get("url")
+        if url and "@" in urlsplit(url).netloc:
             form.add_error(
                 "url", "Put credentials in the Basic auth fields, not in the URL (they would be stored unencrypted)."
             )
+        elif url and (refusal := url_refusal(url)):
+            form.add_error("url", refusal)
         headers = cleaned.get("headers")
         if headers not in (None, ""):
             error = _headers_error(headers)

@@ -28,6 +28,7 @@ class TicketConnector(Connector):
 
     kind = "test_tickets"
     label = "Test tickets"
+    uses_external_links = True
 
     def deliver(self, event: Event) -> DeliveryResult:
         headers = {"Authorization": f"Token {self.secrets['token']}"}

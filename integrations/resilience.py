@@ -1,0 +1,174 @@
+"""Per-integration circuit breaker and rate limit, shared by every worker process.
+
+Both keep their state in Redis (REDIS_URL), keyed by the integration's random uuid, so
+any number of workers on any number of machines agree. Without REDIS_URL (embedded
+mode) the state is per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache
+
+import redis
+from django.conf import settings
+from django.core.cache import caches
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from integrations.connectors.base import ErrorClass
+from integrations.models import TenantIntegration
+
+logger = logging.getLogger("integrations.resilience")
+STATE_TTL = 24 * 3600
+
+# Errors that say the receiver is unwell; others (a 400, a bad config) say nothing about it.
+CIRCUIT_FAILURES = {ErrorClass.CONNECTION, ErrorClass.TIMEOUT, ErrorClass.SERVER, ErrorClass.AUTH}
+
+
+# --- Circuit breaker ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Circuit:
+    state: str  # "closed" | "open" | "half_open"
+    retry_at: float = 0.0  # epoch seconds: when an open circuit lets a probe through
+
+
+def _keys(integration: TenantIntegration) -> tuple[str, str, str]:
+    prefix = f"circuit:{integration.uuid}"
+    return f"{prefix}:failures", f"{prefix}:open_until", f"{prefix}:probe"
+
+
+def circuit_state(integration: TenantIntegration) -> Circuit:
+    """What the breaker says now, without taking the probe."""
+    open_until = caches["default"].get(_keys(integration)[1])
+    if open_until is None:
+        return Circuit("closed")
+    if time.time() < open_until:
+        return Circuit("open", open_until)
+    return Circuit("half_open")
+
+
+def circuit_allow(integration: TenantIntegration) -> Circuit:
+    """May a delivery go out? Closed: yes. Open: no, until `retry_at`. Half-open: exactly
+    one caller (the probe) gets through; the others wait for its outcome."""
+    circuit = circuit_state(integration)
+    if circuit.state != "half_open":
+        return circuit
+    probe_key = _keys(integration)[2]
+    if caches["default"].add(probe_key, 1, timeout=settings.SYNC_CLAIM_SECONDS):
+        return Circuit("half_open")
+    return Circuit("open", time.time() + min(5.0, settings.CIRCUIT_RECOVERY_SECONDS))
+
+
+def circuit_record(integration: TenantIntegration, *, error_class: str | None) -> None:
+    """A success closes the circuit; the Nth consecutive failure (or a failed probe) opens it."""
+    store = caches["default"]
+    failures_key, open_key, probe_key = _keys(integration)
+    if error_class is None or error_class not in CIRCUIT_FAILURES:
+        if error_class is None or store.get(failures_key):
+            store.delete_many([failures_key, open_key, probe_key])
+        return
+    store.add(failures_key, 0, timeout=STATE_TTL)
+    failures = store.incr(failures_key)
+    if failures >= settings.CIRCUIT_FAILURE_THRESHOLD:
+        store.set(open_key, time.time() + settings.CIRCUIT_RECOVERY_SECONDS, timeout=STATE_TTL)
+        store.delete(probe_key)
+        if failures == settings.CIRCUIT_FAILURE_THRESHOLD:
+            logger.warning("circuit opened integration=%s failures=%s", integration.pk, failures)
+
+
+def circuit_reset(integration: TenantIntegration) -> None:
+    caches["default"].delete_many(list(_keys(integration)))
+
+
+def circuit_states() -> dict[int, str]:
+    """State of every active integration's breaker (for metrics and the admin)."""
+    return {
+        integration.pk: circuit_state(integration).state
+        for integration in TenantIntegration.objects.filter(is_active=True).only("pk", "uuid")
+    }
+
+
+# --- Rate limit ---------------------------------------------------------------------------
+
+# GCRA: one key per integration holds the "theoretical arrival time" of the next allowed
+# request. Atomic in Redis through this script; a lock guards the same arithmetic in-process.
+GCRA_SCRIPT = """
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat - now > 0.000001 then return tostring(tat - now) end
+if interval > 0 then
+  redis.call('SET', KEYS[1], tostring(now + interval), 'PX', math.ceil((interval + 60) * 1000))
+end
+return '0'
+"""
+PENALTY_SCRIPT = """
+local until_ts = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ts > tat then
+  redis.call('SET', KEYS[1], tostring(until_ts), 'PX', math.ceil((until_ts - tonumber(ARGV[2]) + 60) * 1000))
+end
+return 1
+"""
+
+
+@cache
+def _redis() -> redis.Redis | None:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2) if settings.REDIS_URL else None
+
+
+@receiver(setting_changed)
+def _forget_client(setting: str, **kwargs) -> None:
+    if setting == "REDIS_URL":
+        _redis.cache_clear()
+
+
+_local_lock = threading.Lock()
+_local_tat: dict[str, float] = {}
+
+
+def _rate_key(integration: TenantIntegration) -> str:
+    return f"fieldhook:rate:{integration.uuid}"
+
+
+def rate_per_second(integration: TenantIntegration) -> float | None:
+    """The integration's own limit, else its kind's default; None means unlimited."""
+    if integration.rate_limit_per_second:
+        return integration.rate_limit_per_second
+    from integrations.connectors.registry import registry
+
+    return registry.get(integration.integration_type).default_rate_per_second
+
+
+def rate_limit_wait(integration: TenantIntegration) -> float:
+    """Take a slot if one is free now (returns 0), else return the seconds until the next one.
+    Unlimited integrations only wait out a receiver's Retry-After (see rate_limit_pause)."""
+    rate = rate_per_second(integration)
+    interval, now, key = (1.0 / rate if rate else 0.0), time.time(), _rate_key(integration)
+    client = _redis()
+    if client is not None:
+        return float(client.eval(GCRA_SCRIPT, 1, key, now, interval))
+    with _local_lock:
+        tat = _local_tat.get(key, 0.0)
+        if tat - now > 1e-6:
+            return tat - now
+        if interval:
+            _local_tat[key] = now + interval
+        return 0.0
+
+
+def rate_limit_pause(integration: TenantIntegration, seconds: float) -> None:
+    """After a 429: nobody sends to this integration for `seconds` (Retry-After)."""
+    now, key = time.time(), _rate_key(integration)
+    client = _redis()
+    if client is not None:
+        client.eval(PENALTY_SCRIPT, 1, key, now + seconds, now)
+        return
+    with _local_lock:
+        _local_tat[key] = max(_local_tat.get(key, 0.0), now + seconds)

@@ -1,0 +1,224 @@
+"""Circuit breaker, rate limit, auto-pause and payload limit, with real Redis state."""
+
+import datetime
+
+import pytest
+import responses
+from django.utils import timezone
+
+from integrations import resilience, services
+from integrations.models import IntegrationSync, TenantIntegration
+from tests.e2e.conftest import wait_until
+from tests.factories import TenantIntegrationFactory, WorkItemFactory
+
+URL = "https://receiver.example.com/hook"
+
+
+@pytest.fixture
+def integration(tenant):
+    return TenantIntegrationFactory(tenant=tenant, config={"url": URL}, max_attempts=1)
+
+
+def pending_sync(integration) -> IntegrationSync:
+    """A work item event to `integration`, written to the outbox but not yet delivered."""
+    WorkItemFactory(tenant=integration.tenant)
+    return IntegrationSync.objects.filter(integration=integration).latest("id")
+
+
+def fail_times(integration, count: int) -> None:
+    for _ in range(count):
+        services.sync_deliver(sync_id=pending_sync(integration).pk)
+
+
+@responses.activate
+def test_five_failures_open_the_circuit_and_the_sixth_event_makes_no_http_call(integration):
+    responses.post(URL, status=503)
+    fail_times(integration, 5)
+    sixth = pending_sync(integration)
+
+    outcome = services.sync_deliver(sync_id=sixth.pk)
+
+    sixth.refresh_from_db()
+    assert outcome == "circuit_open"
+    assert len(responses.calls) == 5
+    assert (sixth.status, sixth.attempts) == ("pending", 0)
+    assert sixth.next_attempt_at > timezone.now() + datetime.timedelta(seconds=50)
+    assert resilience.circuit_state(integration).state == "open"
+
+
+@responses.activate
+def test_four_failures_leave_the_circuit_closed(integration):
+    responses.post(URL, status=503)
+    fail_times(integration, 4)
+
+    assert services.sync_deliver(sync_id=pending_sync(integration).pk) == "failed"
+    assert len(responses.calls) == 5
+
+
+@responses.activate
+def test_a_client_error_does_not_count_against_the_receiver(integration):
+    responses.post(URL, status=503)
+    fail_times(integration, 4)
+    responses.replace(responses.POST, URL, status=422)
+    fail_times(integration, 1)
+
+    assert resilience.circuit_state(integration).state == "closed"
+
+
+@responses.activate
+def test_after_the_recovery_time_one_probe_goes_out_and_its_success_closes_the_circuit(integration, settings):
+    settings.CIRCUIT_RECOVERY_SECONDS = 0.2
+    responses.post(URL, status=503)
+    fail_times(integration, 5)
+    wait_until(lambda: resilience.circuit_state(integration).state == "half_open", timeout=5)
+    responses.replace(responses.POST, URL, status=200)
+    probe, waiting = pending_sync(integration), pending_sync(integration)
+    probe_taken = resilience.circuit_allow(integration)
+
+    assert probe_taken.state == "half_open"
+    assert services.sync_deliver(sync_id=waiting.pk) == "circuit_open"
+    resilience.circuit_record(integration, error_class=None)
+    assert services.sync_deliver(sync_id=probe.pk) == "synced"
+    assert services.sync_deliver(sync_id=waiting.pk) == "synced"
+    assert resilience.circuit_state(integration).state == "closed"
+
+
+@responses.activate
+def test_a_failed_probe_opens_the_circuit_again(integration, settings):
+    settings.CIRCUIT_RECOVERY_SECONDS = 0.2
+    responses.post(URL, status=503)
+    fail_times(integration, 5)
+    wait_until(lambda: resilience.circuit_state(integration).state == "half_open", timeout=5)
+
+    assert services.sync_deliver(sync_id=pending_sync(integration).pk) == "failed"
+
+    assert resilience.circuit_state(integration).state == "open"
+    assert len(responses.calls) == 6
+
+
+def test_reset_closes_an_open_circuit(integration):
+    for _ in range(5):
+        resilience.circuit_record(integration, error_class="connection")
+
+    resilience.circuit_reset(integration)
+
+    assert resilience.circuit_state(integration).state == "closed"
+
+
+def test_the_rate_limit_hands_out_one_slot_per_interval(integration):
+    integration.rate_limit_per_second = 2
+
+    first, second = resilience.rate_limit_wait(integration), resilience.rate_limit_wait(integration)
+
+    assert first == 0
+    assert 0.4 < second <= 0.5
+
+
+def test_a_webhook_is_unlimited_by_default(integration):
+    assert [resilience.rate_limit_wait(integration) for _ in range(50)] == [0] * 50
+
+
+@responses.activate
+def test_a_rate_limited_delivery_is_rescheduled_without_an_http_call_or_an_attempt(integration):
+    TenantIntegration.objects.filter(pk=integration.pk).update(rate_limit_per_second=0.01)
+    responses.post(URL, status=200)
+    first, second = pending_sync(integration), pending_sync(integration)
+
+    assert services.sync_deliver(sync_id=first.pk) == "synced"
+    assert services.sync_deliver(sync_id=second.pk) == "rate_limited"
+
+    second.refresh_from_db()
+    assert len(responses.calls) == 1
+    assert (second.status, second.attempts) == ("pending", 0)
+    assert second.next_attempt_at > timezone.now() + datetime.timedelta(seconds=90)
+
+
+@responses.activate
+def test_a_429_pauses_everyone_until_retry_after(integration):
+    responses.post(URL, status=429, headers={"Retry-After": "30"})
+    integration.max_attempts = 3
+    integration.save()
+
+    services.sync_deliver(sync_id=pending_sync(integration).pk)
+
+    assert 29 < resilience.rate_limit_wait(integration) <= 30
+
+
+@responses.activate
+def test_an_integration_failing_for_three_days_is_paused_and_keeps_its_pending_syncs(integration):
+    responses.post(URL, status=503)
+    integration.max_attempts = 8
+    integration.save()
+    TenantIntegration.objects.filter(pk=integration.pk).update(
+        failing_since=timezone.now() - datetime.timedelta(hours=73)
+    )
+    sync = pending_sync(integration)
+
+    services.sync_deliver(sync_id=sync.pk)
+
+    integration.refresh_from_db()
+    sync.refresh_from_db()
+    assert not integration.is_active
+    assert "Paused automatically" in integration.paused_reason
+    assert "HTTP 503" in integration.paused_reason
+    assert sync.status == "pending"
+
+
+@responses.activate
+def test_a_success_clears_the_failing_since_mark(integration):
+    responses.post(URL, status=200)
+    TenantIntegration.objects.filter(pk=integration.pk).update(failing_since=timezone.now())
+
+    services.sync_deliver(sync_id=pending_sync(integration).pk)
+
+    integration.refresh_from_db()
+    assert integration.failing_since is None
+    assert integration.is_active
+
+
+@responses.activate
+def test_a_paused_integration_resumes_its_pending_syncs_when_reactivated(integration, committed, settings):
+    settings.SYNC_STRANDED_GRACE_SECONDS = 0
+    responses.post(URL, status=200)
+    sync = pending_sync(integration)
+    TenantIntegration.objects.filter(pk=integration.pk).update(is_active=False, paused_reason="paused")
+    assert services.sync_deliver(sync_id=sync.pk) == "integration_inactive"
+
+    TenantIntegration.objects.filter(pk=integration.pk).update(is_active=True, paused_reason="")
+    with committed():
+        services.syncs_requeue_due()
+
+    sync.refresh_from_db()
+    assert sync.status == "synced"
+
+
+@responses.activate
+def test_an_oversized_payload_fails_permanently_without_an_http_call(integration, settings):
+    settings.INTEGRATIONS_MAX_PAYLOAD_BYTES = 200
+    sync = pending_sync(integration)
+
+    services.sync_deliver(sync_id=sync.pk)
+
+    sync.refresh_from_db()
+    assert sync.status == "failed"
+    assert "over the 200-byte limit" in sync.last_error
+    assert sync.attempt_log.get().error_class == "payload"
+    assert len(responses.calls) == 0
+
+
+def test_circuit_states_lists_active_integrations(integration):
+    for _ in range(5):
+        resilience.circuit_record(integration, error_class="http_5xx")
+    other = TenantIntegrationFactory(tenant=integration.tenant)
+
+    assert resilience.circuit_states() == {integration.pk: "open", other.pk: "closed"}
+
+
+def test_the_embedded_rate_limit_works_without_redis(integration, settings):
+    settings.REDIS_URL = ""
+    integration.rate_limit_per_second = 1
+
+    waits = [resilience.rate_limit_wait(integration) for _ in range(2)]
+
+    assert waits[0] == 0
+    assert 0.9 < waits[1] <= 1.0
