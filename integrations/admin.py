@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import uuid
 
 from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from integrations import services
+from integrations import resilience, services
 from integrations.connectors.registry import registry
 from integrations.forms import config_field_names, integration_form_for
 from integrations.models import IntegrationSync, SyncAttempt, TenantIntegration
@@ -25,11 +26,13 @@ from workitems.models import WorkItem
 
 @admin.register(TenantIntegration)
 class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "tenant", "integration_type", "events", "is_active", "pending_count", "updated_at"]
+    list_display = [
+        "name", "tenant", "integration_type", "events", "is_active", "circuit", "pending_count", "updated_at",
+    ]  # fmt: skip
     list_filter = ["is_active", "integration_type", ("tenant", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "tenant__name"]
-    readonly_fields = ["uuid", "created_at", "updated_at"]
-    actions = ["send_test_event", "test_connection"]
+    readonly_fields = ["uuid", "created_at", "updated_at", "circuit", "failing_since", "paused_reason"]
+    actions = ["send_test_event", "test_connection", "reset_circuit"]
     change_form_template = "admin/integrations/tenantintegration/change_form.html"
 
     def chosen_kind(self, request: HttpRequest, obj: TenantIntegration | None) -> str | None:
@@ -58,15 +61,24 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             fieldsets.append(
                 ("Settings", {"fields": [], "description": "Choose an integration type to see its settings."})
             )
-        fieldsets.append(("Delivery", {"fields": ["max_attempts", "retry_backoff_seconds"]}))
+        fieldsets.append(("Delivery", {"fields": ["max_attempts", "retry_backoff_seconds", "rate_limit_per_second"]}))
         if obj:
+            fieldsets.append(("Health", {"fields": ["circuit", "failing_since", "paused_reason"]}))
             fieldsets.append(("Identity", {"fields": ["uuid", "created_at", "updated_at"], "classes": ["collapse"]}))
         return fieldsets
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TenantIntegration]:
-        return super().get_queryset(request).select_related("tenant")
+        pending = Count("syncs", filter=Q(syncs__status=IntegrationSync.Status.PENDING))
+        return super().get_queryset(request).select_related("tenant").annotate(pending=pending)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        for integration in self.get_queryset(request).exclude(paused_reason="").filter(is_active=False):
+            messages.warning(request, f"{integration} ({integration.tenant}): {integration.paused_reason}")
+        return super().changelist_view(request, extra_context)
 
     def save_model(self, request: HttpRequest, obj: TenantIntegration, form, change: bool) -> None:
+        if obj.is_active:
+            services.integration_clear_pause(integration=obj)
         super().save_model(request, obj, form, change)
         for name, value in form.generated_secrets.items():
             messages.warning(
@@ -78,9 +90,17 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def events(self, obj: TenantIntegration) -> str:
         return ", ".join(obj.event_types)
 
-    @admin.display(description="Pending")
+    @admin.display(description="Pending", ordering="pending")
     def pending_count(self, obj: TenantIntegration) -> int:
-        return obj.syncs.filter(status=IntegrationSync.Status.PENDING).count()
+        return obj.pending
+
+    @admin.display(description="Circuit breaker")
+    def circuit(self, obj: TenantIntegration) -> str:
+        circuit = resilience.circuit_state(obj)
+        if circuit.state == "open":
+            reopen = datetime.datetime.fromtimestamp(circuit.retry_at, tz=datetime.UTC)
+            return f"Open: deliveries wait until {reopen:%H:%M:%S} UTC, then one probe"
+        return {"closed": "Closed (healthy)", "half_open": "Half-open: next delivery is a probe"}[circuit.state]
 
     @admin.action(description="Send test event")
     def send_test_event(self, request: HttpRequest, queryset: QuerySet[TenantIntegration]) -> None:
@@ -94,6 +114,12 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                     "Test event queued for {} — <a href='{}'>follow sync #{}</a>.{}", integration, url, sync.pk, state
                 ),
             )
+
+    @admin.action(description="Reset circuit breaker")
+    def reset_circuit(self, request: HttpRequest, queryset: QuerySet[TenantIntegration]) -> None:
+        for integration in queryset:
+            resilience.circuit_reset(integration)
+        self.message_user(request, f"Circuit breaker closed for {queryset.count()} integration(s).")
 
     @admin.action(description="Test connection")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[TenantIntegration]) -> None:

@@ -13,7 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from integrations.connectors.registry import integration_type_choices
-from integrations.crypto import secrets_decrypt, secrets_encrypt
+from integrations.crypto import SecretsUnreadable, secrets_decrypt, secrets_encrypt
 from tenants.models import Tenant
 
 
@@ -78,6 +78,13 @@ class TenantIntegration(models.Model):
     @property
     def secrets(self) -> dict:
         return secrets_decrypt(self.secrets_encrypted)
+
+    def secrets_or_empty(self) -> dict:
+        """The secrets, or nothing when no configured key can read them (for scrubbing and checks)."""
+        try:
+            return self.secrets
+        except SecretsUnreadable:
+            return {}
 
     @secrets.setter
     def secrets(self, values: dict) -> None:

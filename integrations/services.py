@@ -1,19 +1,17 @@
-"""The delivery engine: the only code that writes sync status, attempts and errors.
+"""Writes around the delivery engine: the outbox, enqueueing, the sweep and operator actions.
 
 Life of a sync: `syncs_create_for_event` writes it (pending) in the caller's
-transaction and enqueues it on commit; `sync_deliver` claims it, runs the connector
-outside any transaction and records the outcome; `syncs_requeue_due` (beat, every
-minute) re-enqueues syncs that are due or were stranded by a broker or worker failure.
+transaction and enqueues it on commit; `integrations.delivery.sync_deliver` claims it,
+runs the connector outside any transaction and records the outcome; `syncs_requeue_due`
+(beat, every minute) re-enqueues syncs that are due or were stranded by a broker or
+worker failure.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-import random
-import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -22,14 +20,11 @@ from django.db import transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from integrations import resilience
-from integrations.connectors.base import ConnectorError, DeliveryResult, ErrorClass, Event, ExternalRef
+from integrations.connectors.base import ConnectorError
 from integrations.connectors.registry import registry
 from integrations.crypto import SecretsUnreadable
-from integrations.models import EventType, ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
-from integrations.policy import retry_delay_seconds, scrub, secret_strings
-from workitems.models import WorkItem, WorkItemNote
-from workitems.services import workitem_note_create
+from integrations.models import EventType, IntegrationSync, SyncAttempt, TenantIntegration
+from integrations.policy import scrub, secret_strings
 
 logger = logging.getLogger("integrations.delivery")
 
@@ -99,276 +94,6 @@ def _publish(task, args: list, countdown: float | None, *, pending: int) -> bool
         logger.warning("Broker unavailable (%s: %s); %d sync(s) left for the sweep", type(exc).__name__, exc, pending)
         return False
     return True
-
-
-# --- Delivering one sync ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    result: DeliveryResult | None = None
-    error: ConnectorError | None = None
-
-
-def sync_deliver(*, sync_id: int) -> str:
-    """Deliver one sync if it is due and nobody else is delivering it; returns what happened."""
-    claimed = _sync_claim(sync_id)
-    if isinstance(claimed, str):
-        return claimed
-    sync, integration = claimed
-    started_at = timezone.now()
-    started = time.perf_counter()
-    outcome = _run_connector(sync, integration)
-    duration_ms = int((time.perf_counter() - started) * 1000)
-    return _sync_record(sync.pk, outcome=outcome, started_at=started_at, duration_ms=duration_ms)
-
-
-def _sync_claim(sync_id: int) -> tuple[IntegrationSync, TenantIntegration] | str:
-    """Lock the row briefly and mark it claimed, so the HTTP call runs outside any transaction."""
-    now = timezone.now()
-    with transaction.atomic():
-        sync = (
-            IntegrationSync.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("integration")
-            .filter(pk=sync_id)
-            .first()
-        )
-        if sync is None:
-            return "locked_or_gone"
-        if sync.status != Pending:
-            return "already_done"
-        if sync.claimed_until and sync.claimed_until > now:
-            return "in_flight"
-        if sync.next_attempt_at > now + datetime.timedelta(seconds=1):
-            return "not_due"
-        if not sync.integration.is_active:
-            return "integration_inactive"
-        if _earlier_pending(sync).exists():
-            return "waiting_for_earlier_event"
-        deferred = _defer_if_gated(sync)
-        if deferred:
-            return deferred
-        sync.claimed_until = now + datetime.timedelta(seconds=settings.SYNC_CLAIM_SECONDS)
-        sync.save(update_fields=["claimed_until", "updated_at"])
-    return sync, sync.integration
-
-
-def _defer_if_gated(sync: IntegrationSync) -> str:
-    """An open circuit or an exhausted rate limit moves the sync to when it may go, without
-    an HTTP call and without spending an attempt; a worker never sleeps for it."""
-    circuit = resilience.circuit_allow(sync.integration)
-    if circuit.state == "open":
-        wait, reason = max(0.0, circuit.retry_at - time.time()), "circuit_open"
-    else:
-        wait, reason = resilience.rate_limit_wait(sync.integration), "rate_limited"
-        if not wait:
-            return ""
-        wait += random.uniform(0, wait)  # noqa: S311 (spreads waiting syncs over the next slots)
-    sync.next_attempt_at = timezone.now() + datetime.timedelta(seconds=wait)
-    sync.save(update_fields=["next_attempt_at", "updated_at"])
-    _enqueue_later(sync, wait)
-    return reason
-
-
-def _enqueue_later(sync: IntegrationSync, delay: float) -> None:
-    """Short waits ride on a Celery countdown; long ones are left to the beat sweep,
-    so that workers do not hold hours-long ETA messages."""
-    if delay <= settings.SYNC_RETRY_COUNTDOWN_MAX_SECONDS:
-        transaction.on_commit(lambda: syncs_enqueue(sync_ids=[sync.pk], countdown=delay))
-
-
-def _earlier_pending(sync: IntegrationSync) -> QuerySet[IntegrationSync]:
-    return IntegrationSync.objects.filter(
-        integration_id=sync.integration_id,
-        content_type_id=sync.content_type_id,
-        object_id=sync.object_id,
-        status=Pending,
-        id__lt=sync.pk,
-    )
-
-
-def _run_connector(sync: IntegrationSync, integration: TenantIntegration) -> Outcome:
-    try:
-        connector_class = registry.get(integration.integration_type)
-    except ConnectorError as error:
-        return Outcome(error=error)
-    link = (
-        ExternalLink.objects.filter(
-            integration=integration, content_type_id=sync.content_type_id, object_id=sync.object_id
-        ).first()
-        if connector_class.uses_external_links
-        else None
-    )
-    event = Event(
-        event_type=sync.event_type,
-        event_id=str(sync.event_id),
-        payload=sync.payload,
-        existing=ExternalRef(link.external_id, link.external_url) if link else None,
-        attempt=sync.attempts + 1,
-    )
-    size = len(event.body())
-    if size > settings.INTEGRATIONS_MAX_PAYLOAD_BYTES:
-        message = f"The event is {size} bytes, over the {settings.INTEGRATIONS_MAX_PAYLOAD_BYTES}-byte limit (INTEGRATIONS_MAX_PAYLOAD_BYTES)."
-        return Outcome(error=ConnectorError(message, permanent=True, error_class=ErrorClass.PAYLOAD))
-    try:
-        connector = connector_class(config=integration.config, secrets=integration.secrets)
-        return Outcome(result=connector.deliver(event))
-    except ConnectorError as error:
-        return Outcome(error=error)
-    except SecretsUnreadable as exc:
-        return Outcome(error=ConnectorError(str(exc), permanent=True, error_class=ErrorClass.CONFIG))
-    except Exception as exc:  # a bug in a connector must not lose the event: record it and retry
-        logger.exception("Connector %s crashed on sync %s", integration.integration_type, sync.pk)
-        return Outcome(error=ConnectorError(f"Internal error: {type(exc).__name__}", error_class="internal"))
-
-
-def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetime, duration_ms: int) -> str:
-    """Write the attempt and the sync's new state; schedule what comes next after commit."""
-    with transaction.atomic():
-        sync = IntegrationSync.objects.select_for_update().select_related("integration").filter(pk=sync_id).first()
-        if sync is None:
-            return "gone"
-        integration = sync.integration
-        hidden = secret_strings(_secrets_or_empty(integration), integration.config)
-        sync.attempts += 1
-        sync.claimed_until = None
-        error = outcome.error
-        status_code = outcome.result.status_code if outcome.result else error.status_code
-        SyncAttempt.objects.create(
-            sync=sync,
-            number=sync.attempts,
-            started_at=started_at,
-            duration_ms=duration_ms,
-            succeeded=error is None,
-            status_code=status_code,
-            error_class=error.error_class if error else "",
-            error=scrub(error.message, hidden) if error else "",
-            response_excerpt=scrub((outcome.result or error).response_excerpt, hidden, cut=True)[:500],
-        )
-        sync.last_status_code = status_code
-        if error is None:
-            verdict = _mark_synced(sync, outcome.result)
-        elif error.permanent or sync.attempts >= integration.max_attempts:
-            verdict = _mark_failed(sync, scrub(error.message, hidden), permanent=error.permanent)
-        else:
-            verdict = _schedule_retry(sync, scrub(error.message, hidden), error.retry_after)
-        sync.save()
-        _track_integration_health(integration, failed=error is not None, last_error=sync.last_error)
-    _resilience_feedback(integration, error)
-    _log_delivery(sync, verdict, duration_ms)
-    return verdict
-
-
-def _resilience_feedback(integration: TenantIntegration, error: ConnectorError | None) -> None:
-    resilience.circuit_record(integration, error_class=error.error_class if error else None)
-    if error is not None and error.error_class == ErrorClass.RATE_LIMITED and error.retry_after:
-        resilience.rate_limit_pause(integration, error.retry_after)
-
-
-def _track_integration_health(integration: TenantIntegration, *, failed: bool, last_error: str) -> None:
-    """Remember since when every delivery failed; past AUTO_PAUSE_AFTER_HOURS, pause the
-    integration (its pending syncs wait and resume when it is re-activated)."""
-    now = timezone.now()
-    if not failed:
-        if integration.failing_since:
-            TenantIntegration.objects.filter(pk=integration.pk).update(failing_since=None)
-        return
-    if integration.failing_since is None:
-        TenantIntegration.objects.filter(pk=integration.pk, failing_since__isnull=True).update(failing_since=now)
-        return
-    if integration.is_active and now - integration.failing_since >= datetime.timedelta(
-        hours=settings.AUTO_PAUSE_AFTER_HOURS
-    ):
-        reason = (
-            f"Paused automatically on {now:%Y-%m-%d %H:%M} UTC: every delivery has failed since "
-            f"{integration.failing_since:%Y-%m-%d %H:%M} UTC. Last error: {last_error[:300]} "
-            "Fix the cause, then tick 'Is active' to resume; pending syncs are kept."
-        )
-        TenantIntegration.objects.filter(pk=integration.pk).update(is_active=False, paused_reason=reason)
-        logger.warning("integration paused tenant=%s integration=%s", integration.tenant_id, integration.pk)
-
-
-def _mark_synced(sync: IntegrationSync, result: DeliveryResult) -> str:
-    now = timezone.now()
-    sync.status = IntegrationSync.Status.SYNCED
-    sync.synced_at = now
-    sync.last_error = ""
-    if result.external_id:
-        sync.external_id, sync.external_url = result.external_id, result.external_url
-        ExternalLink.objects.update_or_create(
-            integration=sync.integration,
-            content_type_id=sync.content_type_id,
-            object_id=sync.object_id,
-            defaults={"external_id": result.external_id, "external_url": result.external_url},
-        )
-    where = f" ({sync.external_url or sync.external_id})" if sync.external_id else ""
-    _note(sync, f"Sent {sync.event_type} to {sync.integration.name}{where}.")
-    _after_commit_start_next(sync)
-    return "synced"
-
-
-def _mark_failed(sync: IntegrationSync, message: str, *, permanent: bool) -> str:
-    sync.status = IntegrationSync.Status.FAILED
-    sync.last_error = message
-    why = "permanent error" if permanent else f"{sync.attempts} attempts"
-    _note(sync, f"Could not send {sync.event_type} to {sync.integration.name} ({why}): {message}")
-    _after_commit_start_next(sync)
-    return "failed"
-
-
-def _schedule_retry(sync: IntegrationSync, message: str, retry_after: float | None) -> str:
-    delay = retry_delay_seconds(
-        attempt=sync.attempts, base_seconds=sync.integration.retry_backoff_seconds, retry_after=retry_after
-    )
-    sync.last_error = message
-    sync.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
-    _enqueue_later(sync, delay)
-    return "retry_scheduled"
-
-
-def _after_commit_start_next(sync: IntegrationSync) -> None:
-    """The next pending event of the same object to the same integration was waiting on this one."""
-    following = (
-        IntegrationSync.objects.filter(
-            integration_id=sync.integration_id,
-            content_type_id=sync.content_type_id,
-            object_id=sync.object_id,
-            status=Pending,
-            id__gt=sync.pk,
-        )
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
-    )
-    if following:
-        transaction.on_commit(lambda: syncs_enqueue(sync_ids=[following]))
-
-
-def _note(sync: IntegrationSync, body: str) -> None:
-    target = sync.content_object
-    if isinstance(target, WorkItem):
-        workitem_note_create(workitem=target, body=body, kind=WorkItemNote.Kind.SYSTEM)
-
-
-def _secrets_or_empty(integration: TenantIntegration) -> dict[str, Any]:
-    try:
-        return integration.secrets
-    except SecretsUnreadable:
-        return {}
-
-
-def _log_delivery(sync: IntegrationSync, verdict: str, duration_ms: int) -> None:
-    logger.info(
-        "delivery tenant=%s integration=%s sync=%s event=%s attempt=%s outcome=%s status=%s duration_ms=%s",
-        sync.integration.tenant_id,
-        sync.integration_id,
-        sync.pk,
-        sync.event_id,
-        sync.attempts,
-        verdict,
-        sync.last_status_code,
-        duration_ms,
-    )
 
 
 # --- Sweeping, retrying, replaying ----------------------------------------------------
@@ -441,9 +166,15 @@ def integration_send_test_event(*, integration: TenantIntegration) -> Integratio
     return sync
 
 
+def integration_clear_pause(*, integration: TenantIntegration) -> None:
+    """An operator re-activated the integration: forget the failure streak and the pause note."""
+    integration.failing_since = None
+    integration.paused_reason = ""
+
+
 def integration_test_connection(*, integration: TenantIntegration) -> tuple[bool, str]:
     """Run the connector's side-effect-free check; the message never contains a secret."""
-    secrets = _secrets_or_empty(integration)
+    secrets = integration.secrets_or_empty()
     try:
         connector = registry.get(integration.integration_type)(config=integration.config, secrets=integration.secrets)
         return True, connector.test_connection()

@@ -2,13 +2,13 @@
 
 from celery import shared_task
 
-from integrations import services
+from integrations import delivery, services
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_integration_webhook(sync_id: int) -> str:
     """Deliver one IntegrationSync through its integration's connector."""
-    return services.sync_deliver(sync_id=sync_id)
+    return delivery.sync_deliver(sync_id=sync_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.utils import timezone
 
@@ -79,11 +80,12 @@ def send(method: str, url: str, **kwargs: Any) -> HttpResponse:
     kwargs.setdefault("timeout", (settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_TIMEOUT))
     try:
         with http_session().request(method, url, allow_redirects=False, stream=True, **kwargs) as response:
-            body = response.raw.read(settings.HTTP_MAX_RESPONSE_BYTES, decode_content=True)
+            # Reading the body is urllib3's business: its errors are not wrapped by requests.
+            body = b"" if method == "HEAD" else response.raw.read(settings.HTTP_MAX_RESPONSE_BYTES, decode_content=True)
             return HttpResponse(response.status_code, dict(response.headers), body or b"")
-    except requests.Timeout as exc:
+    except (requests.Timeout, urllib3.exceptions.ReadTimeoutError) as exc:
         raise ConnectorError(f"Timed out talking to {_host(url)}.", error_class=ErrorClass.TIMEOUT) from exc
-    except requests.ConnectionError as exc:
+    except (requests.ConnectionError, urllib3.exceptions.HTTPError) as exc:
         refused = _address_refused(exc)
         if refused:
             raise ConnectorError(

@@ -5,6 +5,8 @@ import base64
 import datetime
 import json
 import os
+import socket
+import threading
 
 import pytest
 import requests
@@ -12,8 +14,8 @@ import responses
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from integrations.delivery import sync_deliver
 from integrations.models import IntegrationSync, SyncAttempt
-from integrations.services import sync_deliver
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
 from workitems.models import WorkItemNote
 
@@ -280,3 +282,31 @@ def test_a_secret_cut_off_at_the_end_of_the_excerpt_is_redacted(receiver, sync):
 
     excerpt = SyncAttempt.objects.get(sync=sync).response_excerpt
     assert excerpt == "x" * 490 + "[redacted]"
+
+
+@pytest.fixture
+def truncating_receiver():
+    """A real server that promises 100 bytes of answer and hangs up after 5."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer_once() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+
+    thread = threading.Thread(target=answer_once, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    thread.join(5)
+    server.close()
+
+
+def test_an_answer_cut_off_mid_body_is_a_retryable_connection_error(tenant, truncating_receiver):
+    TenantIntegrationFactory(tenant=tenant, config={"url": truncating_receiver})
+    WorkItemFactory(tenant=tenant)
+    sync = IntegrationSync.objects.get()
+
+    assert sync_deliver(sync_id=sync.pk) == "retry_scheduled"
+
+    assert sync.attempt_log.get().error_class == "connection"

@@ -12,8 +12,8 @@ from django.utils import timezone
 from integrations.connectors import http
 from integrations.connectors.base import Connector, ConnectorError, DeliveryResult, Event
 from integrations.connectors.registry import registry
+from integrations.delivery import sync_deliver
 from integrations.models import ExternalLink, IntegrationSync, SyncAttempt
-from integrations.services import sync_deliver
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
 from workitems import services
 from workitems.models import WorkItem, WorkItemNote

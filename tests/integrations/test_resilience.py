@@ -6,7 +6,7 @@ import pytest
 import responses
 from django.utils import timezone
 
-from integrations import resilience, services
+from integrations import delivery, resilience, services
 from integrations.models import IntegrationSync, TenantIntegration
 from tests.e2e.conftest import wait_until
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
@@ -27,7 +27,7 @@ def pending_sync(integration) -> IntegrationSync:
 
 def fail_times(integration, count: int) -> None:
     for _ in range(count):
-        services.sync_deliver(sync_id=pending_sync(integration).pk)
+        delivery.sync_deliver(sync_id=pending_sync(integration).pk)
 
 
 @responses.activate
@@ -36,7 +36,7 @@ def test_five_failures_open_the_circuit_and_the_sixth_event_makes_no_http_call(i
     fail_times(integration, 5)
     sixth = pending_sync(integration)
 
-    outcome = services.sync_deliver(sync_id=sixth.pk)
+    outcome = delivery.sync_deliver(sync_id=sixth.pk)
 
     sixth.refresh_from_db()
     assert outcome == "circuit_open"
@@ -51,7 +51,7 @@ def test_four_failures_leave_the_circuit_closed(integration):
     responses.post(URL, status=503)
     fail_times(integration, 4)
 
-    assert services.sync_deliver(sync_id=pending_sync(integration).pk) == "failed"
+    assert delivery.sync_deliver(sync_id=pending_sync(integration).pk) == "failed"
     assert len(responses.calls) == 5
 
 
@@ -76,10 +76,10 @@ def test_after_the_recovery_time_one_probe_goes_out_and_its_success_closes_the_c
     probe_taken = resilience.circuit_allow(integration)
 
     assert probe_taken.state == "half_open"
-    assert services.sync_deliver(sync_id=waiting.pk) == "circuit_open"
+    assert delivery.sync_deliver(sync_id=waiting.pk) == "circuit_open"
     resilience.circuit_record(integration, error_class=None)
-    assert services.sync_deliver(sync_id=probe.pk) == "synced"
-    assert services.sync_deliver(sync_id=waiting.pk) == "synced"
+    assert delivery.sync_deliver(sync_id=probe.pk) == "synced"
+    assert delivery.sync_deliver(sync_id=waiting.pk) == "synced"
     assert resilience.circuit_state(integration).state == "closed"
 
 
@@ -90,7 +90,7 @@ def test_a_failed_probe_opens_the_circuit_again(integration, settings):
     fail_times(integration, 5)
     wait_until(lambda: resilience.circuit_state(integration).state == "half_open", timeout=5)
 
-    assert services.sync_deliver(sync_id=pending_sync(integration).pk) == "failed"
+    assert delivery.sync_deliver(sync_id=pending_sync(integration).pk) == "failed"
 
     assert resilience.circuit_state(integration).state == "open"
     assert len(responses.calls) == 6
@@ -124,8 +124,8 @@ def test_a_rate_limited_delivery_is_rescheduled_without_an_http_call_or_an_attem
     responses.post(URL, status=200)
     first, second = pending_sync(integration), pending_sync(integration)
 
-    assert services.sync_deliver(sync_id=first.pk) == "synced"
-    assert services.sync_deliver(sync_id=second.pk) == "rate_limited"
+    assert delivery.sync_deliver(sync_id=first.pk) == "synced"
+    assert delivery.sync_deliver(sync_id=second.pk) == "rate_limited"
 
     second.refresh_from_db()
     assert len(responses.calls) == 1
@@ -139,7 +139,7 @@ def test_a_429_pauses_everyone_until_retry_after(integration):
     integration.max_attempts = 3
     integration.save()
 
-    services.sync_deliver(sync_id=pending_sync(integration).pk)
+    delivery.sync_deliver(sync_id=pending_sync(integration).pk)
 
     assert 29 < resilience.rate_limit_wait(integration) <= 30
 
@@ -154,7 +154,7 @@ def test_an_integration_failing_for_three_days_is_paused_and_keeps_its_pending_s
     )
     sync = pending_sync(integration)
 
-    services.sync_deliver(sync_id=sync.pk)
+    delivery.sync_deliver(sync_id=sync.pk)
 
     integration.refresh_from_db()
     sync.refresh_from_db()
@@ -169,7 +169,7 @@ def test_a_success_clears_the_failing_since_mark(integration):
     responses.post(URL, status=200)
     TenantIntegration.objects.filter(pk=integration.pk).update(failing_since=timezone.now())
 
-    services.sync_deliver(sync_id=pending_sync(integration).pk)
+    delivery.sync_deliver(sync_id=pending_sync(integration).pk)
 
     integration.refresh_from_db()
     assert integration.failing_since is None
@@ -182,7 +182,7 @@ def test_a_paused_integration_resumes_its_pending_syncs_when_reactivated(integra
     responses.post(URL, status=200)
     sync = pending_sync(integration)
     TenantIntegration.objects.filter(pk=integration.pk).update(is_active=False, paused_reason="paused")
-    assert services.sync_deliver(sync_id=sync.pk) == "integration_inactive"
+    assert delivery.sync_deliver(sync_id=sync.pk) == "integration_inactive"
 
     TenantIntegration.objects.filter(pk=integration.pk).update(is_active=True, paused_reason="")
     with committed():
@@ -197,7 +197,7 @@ def test_an_oversized_payload_fails_permanently_without_an_http_call(integration
     settings.INTEGRATIONS_MAX_PAYLOAD_BYTES = 200
     sync = pending_sync(integration)
 
-    services.sync_deliver(sync_id=sync.pk)
+    delivery.sync_deliver(sync_id=sync.pk)
 
     sync.refresh_from_db()
     assert sync.status == "failed"

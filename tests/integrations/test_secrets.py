@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from integrations import services
+from integrations import delivery, services
 from integrations.crypto import SecretsUnreadable
 from integrations.models import IntegrationSync, TenantIntegration
 from tests.factories import TenantIntegrationFactory, UserFactory, WorkItemFactory
@@ -58,7 +58,7 @@ def test_no_secret_reaches_the_database_logs_admin_or_api(integration, tenant, o
     sync = IntegrationSync.objects.get()
     for _ in range(2):
         IntegrationSync.objects.filter(pk=sync.pk).update(next_attempt_at=sync.created_at)
-        services.sync_deliver(sync_id=sync.pk)
+        delivery.sync_deliver(sync_id=sync.pk)
     services.integration_test_connection(integration=integration)
     admin = Client()
     admin.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
