@@ -23,7 +23,7 @@ from integrations.connectors.registry import registry
 from integrations.crypto import SecretsUnreadable
 from integrations.models import ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
 from integrations.policy import retry_delay_seconds, scrub, secret_strings
-from integrations.services import syncs_enqueue
+from integrations.services import integration_connector, syncs_enqueue
 from workitems.models import WorkItem, WorkItemNote
 from workitems.services import workitem_note_create
 
@@ -142,8 +142,7 @@ def _run_connector(sync: IntegrationSync, integration: TenantIntegration) -> Out
         message = f"The event is {size} bytes, over the {settings.INTEGRATIONS_MAX_PAYLOAD_BYTES}-byte limit (INTEGRATIONS_MAX_PAYLOAD_BYTES)."
         return Outcome(error=ConnectorError(message, permanent=True, error_class=ErrorClass.PAYLOAD))
     try:
-        connector = connector_class(config=integration.config, secrets=integration.secrets)
-        return Outcome(result=connector.deliver(event))
+        return Outcome(result=integration_connector(integration=integration).deliver(event))
     except ConnectorError as error:
         return Outcome(error=error)
     except SecretsUnreadable as exc:

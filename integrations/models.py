@@ -64,6 +64,10 @@ class TenantIntegration(models.Model):
         null=True, blank=True, editable=False, help_text="Every delivery has failed since then."
     )
     paused_reason = models.TextField(blank=True, editable=False, help_text="Why Fieldhook paused it.")
+    last_polled_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When Fieldhook last asked the tool for changes."
+    )
+    last_poll_result = models.TextField(blank=True, editable=False, help_text="What the last poll found.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

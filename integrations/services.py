@@ -166,6 +166,21 @@ def integration_send_test_event(*, integration: TenantIntegration) -> Integratio
     return sync
 
 
+def integration_connector(*, integration: TenantIntegration):
+    """The integration's connector, able to persist secrets it renews (OAuth tokens)."""
+    connector_class = registry.get(integration.integration_type)
+    return connector_class(
+        config=integration.config,
+        secrets=integration.secrets,
+        save_secrets=lambda values: integration_secrets_save(integration=integration, secrets=values),
+    )
+
+
+def integration_secrets_save(*, integration: TenantIntegration, secrets: dict[str, Any]) -> None:
+    integration.secrets = secrets
+    TenantIntegration.objects.filter(pk=integration.pk).update(secrets_encrypted=integration.secrets_encrypted)
+
+
 def integration_clear_pause(*, integration: TenantIntegration) -> None:
     """An operator re-activated the integration: forget the failure streak and the pause note."""
     integration.failing_since = None
@@ -176,8 +191,7 @@ def integration_test_connection(*, integration: TenantIntegration) -> tuple[bool
     """Run the connector's side-effect-free check; the message never contains a secret."""
     secrets = integration.secrets_or_empty()
     try:
-        connector = registry.get(integration.integration_type)(config=integration.config, secrets=integration.secrets)
-        return True, connector.test_connection()
+        return True, integration_connector(integration=integration).test_connection()
     except (ConnectorError, SecretsUnreadable) as error:
         return False, scrub(str(error), secret_strings(secrets, integration.config))
 

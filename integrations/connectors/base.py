@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -108,9 +109,22 @@ class Connector(ABC):
     uses_external_links: ClassVar[bool] = False
     config_fields: ClassVar[list[ConfigField]] = []
 
-    def __init__(self, *, config: dict[str, Any], secrets: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        *,
+        config: dict[str, Any],
+        secrets: dict[str, Any],
+        save_secrets: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.config = config
         self.secrets = secrets
+        self._save_secrets = save_secrets
+
+    def save_secrets(self, secrets: dict[str, Any]) -> None:
+        """Persist changed secrets (e.g. refreshed OAuth tokens), encrypted, for later deliveries."""
+        self.secrets = secrets
+        if self._save_secrets is not None:
+            self._save_secrets(secrets)
 
     @classmethod
     def secret_field_names(cls) -> set[str]:
