@@ -44,6 +44,9 @@ BENCH_ENV = {
     "SECRET_KEY": "bench-only-secret-key",
     "DEBUG": "0",
     "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+    # The receivers run on loopback over plain http: allow exactly that through the SSRF guard.
+    "INTEGRATIONS_ALLOWED_NETWORKS": "127.0.0.0/8",
+    "INTEGRATIONS_ALLOW_HTTP": "1",
 }
 # Settings are read once, at django.setup(): the environment must be ours before that.
 # (The spawned bare-loop clients re-import this module and set up Django too; harmless.)
@@ -253,7 +256,7 @@ def create_latency(client: APIClient, body: dict, loaded: list[int], creates: in
 def create_profile(client: APIClient, body: dict, loaded: list[int], active: bool, runs: int = 20) -> tuple:
     """(queries, ms spent publishing on commit) per create, measured apart from the latency runs."""
     TenantIntegration.objects.filter(pk__in=loaded).update(is_active=active)
-    original, spent = integration_services.syncs_enqueue, []
+    original, spent = integration_services.syncs_publish_new, []
 
     def timed_enqueue(**kwargs):
         started = time.perf_counter()
@@ -262,13 +265,13 @@ def create_profile(client: APIClient, body: dict, loaded: list[int], active: boo
         finally:
             spent.append(time.perf_counter() - started)
 
-    integration_services.syncs_enqueue = timed_enqueue  # looked up at call time by the engine's hook
+    integration_services.syncs_publish_new = timed_enqueue  # looked up at call time by the engine's hook
     try:
         with CaptureQueriesContext(connection) as queries:
             for _ in range(runs):
                 api_create(client, body)
     finally:
-        integration_services.syncs_enqueue = original
+        integration_services.syncs_publish_new = original
     return len(queries) / runs, sum(spent) * 1000 / runs
 
 
