@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from workitems.models import WorkItem
+from workitems.selectors import user_display_name
 
 TRACKED_FIELDS = [
     "description",
@@ -35,7 +36,7 @@ TRACKED_FIELDS = [
 
 
 def _person(user) -> dict | None:
-    return None if user is None else {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+    return None if user is None else {"id": user.pk, "name": user_display_name(user)}
 
 
 def _named(obj) -> dict | None:

@@ -2,11 +2,13 @@
 tenant, and an outsider who belongs to another tenant only."""
 
 import pytest
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tenants.models import Membership
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
+from tests.helpers import logged_in, staff
 
 
 @pytest.fixture
@@ -59,3 +61,14 @@ def anonymous_api() -> APIClient:
 @pytest.fixture
 def make_user(db):
     return UserFactory
+
+
+@pytest.fixture
+def superuser_client(db) -> Client:
+    return logged_in(UserFactory(username="root", is_staff=True, is_superuser=True))
+
+
+@pytest.fixture
+def owner_client(owner) -> Client:
+    """The tenant's owner (role admin) in the admin, as staff without model permissions."""
+    return logged_in(staff(owner))

@@ -6,6 +6,11 @@ from tenants.models import Tenant
 from workitems.models import Customer, CustomerAsset, DropoffPoint, WorkItem, WorkItemNote
 
 
+def user_display_name(user) -> str:
+    """How people are named in the API and in integration payloads."""
+    return user.get_full_name() or user.get_username()
+
+
 def workitems_for_tenant(*, tenant: Tenant) -> QuerySet[WorkItem]:
     """Work items with every relation the list and the payload show, in one query."""
     return WorkItem.objects.filter(tenant=tenant).select_related(

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.models import EventType, IntegrationSync, TenantIntegration
-from tests.factories import TenantIntegrationFactory, UserFactory
+from tests.factories import TenantIntegrationFactory
 
 CHANGELIST = reverse("admin:integrations_tenantintegration_changelist")
 ADD = reverse("admin:integrations_tenantintegration_add")
@@ -23,18 +23,6 @@ RECEIVER = "https://n8n.example.com/webhook/fieldhook"
 HEADER_SECRET = "s3cr3t-header-value"
 BASIC_PASSWORD = "s3cr3t-basic-pass"
 SIGNING_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def staff(user):
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return user
 
 
 def change_url(integration: TenantIntegration) -> str:
@@ -82,16 +70,6 @@ def run_action(client: Client, action: str, *integrations: TenantIntegration, **
     return client.post(
         CHANGELIST, {"action": action, "_selected_action": [i.pk for i in integrations], "index": "0"}, **kwargs
     )
-
-
-@pytest.fixture
-def superuser_client(db) -> Client:
-    return logged_in(UserFactory(username="root", is_staff=True, is_superuser=True))
-
-
-@pytest.fixture
-def owner_client(owner) -> Client:
-    return logged_in(staff(owner))
 
 
 @pytest.fixture

@@ -4,22 +4,14 @@ import datetime
 
 import pytest
 from django.contrib.messages import get_messages
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from integrations import resilience
 from integrations.models import TenantIntegration
-from tests.factories import TenantIntegrationFactory, UserFactory
+from tests.factories import TenantIntegrationFactory
 
 CHANGELIST = reverse("admin:integrations_tenantintegration_changelist")
-
-
-@pytest.fixture
-def admin_client(db) -> Client:
-    client = Client()
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
 
 
 @pytest.fixture
@@ -32,38 +24,38 @@ def open_circuit(integration) -> None:
         resilience.circuit_record(integration, error_class="http_5xx")
 
 
-def test_the_list_shows_an_open_circuit(admin_client, integration):
+def test_the_list_shows_an_open_circuit(superuser_client, integration):
     open_circuit(integration)
 
-    page = admin_client.get(CHANGELIST)
+    page = superuser_client.get(CHANGELIST)
 
     assert "Open: deliveries wait until" in page.text
 
 
-def test_a_healthy_integration_shows_a_closed_circuit(admin_client, integration):
-    assert "Closed (healthy)" in admin_client.get(CHANGELIST).text
+def test_a_healthy_integration_shows_a_closed_circuit(superuser_client, integration):
+    assert "Closed (healthy)" in superuser_client.get(CHANGELIST).text
 
 
-def test_reset_circuit_closes_it(admin_client, integration):
+def test_reset_circuit_closes_it(superuser_client, integration):
     open_circuit(integration)
 
-    admin_client.post(CHANGELIST, {"action": "reset_circuit", "_selected_action": [integration.pk], "index": "0"})
+    superuser_client.post(CHANGELIST, {"action": "reset_circuit", "_selected_action": [integration.pk], "index": "0"})
 
     assert resilience.circuit_state(integration).state == "closed"
 
 
-def test_a_paused_integration_is_announced_on_the_list(admin_client, integration):
+def test_a_paused_integration_is_announced_on_the_list(superuser_client, integration):
     TenantIntegration.objects.filter(pk=integration.pk).update(
         is_active=False, paused_reason="Paused automatically on 2026-11-20: every delivery has failed."
     )
 
-    page = admin_client.get(CHANGELIST)
+    page = superuser_client.get(CHANGELIST)
 
     shown = [str(message) for message in get_messages(page.wsgi_request)]
     assert any("Flaky receiver" in text and "Paused automatically" in text for text in shown)
 
 
-def test_reactivating_clears_the_pause_and_the_failure_streak(admin_client, integration):
+def test_reactivating_clears_the_pause_and_the_failure_streak(superuser_client, integration):
     TenantIntegration.objects.filter(pk=integration.pk).update(
         is_active=False,
         paused_reason="Paused automatically.",
@@ -82,7 +74,7 @@ def test_reactivating_clears_the_pause_and_the_failure_streak(admin_client, inte
         "cfg_url": "https://receiver.example.com/hook",
     }
 
-    response = admin_client.post(url, data)
+    response = superuser_client.post(url, data)
 
     integration.refresh_from_db()
     assert response.status_code == 302
@@ -90,9 +82,9 @@ def test_reactivating_clears_the_pause_and_the_failure_streak(admin_client, inte
     assert integration.rate_limit_per_second == 2.5
 
 
-def test_the_list_runs_a_bounded_number_of_queries(admin_client, tenant, django_assert_max_num_queries):
+def test_the_list_runs_a_bounded_number_of_queries(superuser_client, tenant, django_assert_max_num_queries):
     for _ in range(10):
         TenantIntegrationFactory(tenant=tenant)
 
     with django_assert_max_num_queries(12):
-        admin_client.get(CHANGELIST)
+        superuser_client.get(CHANGELIST)

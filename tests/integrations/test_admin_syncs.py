@@ -16,24 +16,12 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.models import IntegrationSync, TenantIntegration
-from tests.factories import TenantIntegrationFactory, UserFactory, WorkItemFactory
+from tests.factories import TenantIntegrationFactory, WorkItemFactory
 from workitems.models import WorkItem
 
 CHANGELIST = reverse("admin:integrations_integrationsync_changelist")
 RECEIVER = "https://receiver.example.com/hook"
 FAILED_ERROR = "The receiver rejected the request (HTTP 400)."
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def staff(user):
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return user
 
 
 def change_url(sync: IntegrationSync) -> str:
@@ -76,16 +64,6 @@ def shown_messages(response) -> list[str]:
 def receiver():
     with responses.RequestsMock() as mock:
         yield mock
-
-
-@pytest.fixture
-def superuser_client(db) -> Client:
-    return logged_in(UserFactory(username="root", is_staff=True, is_superuser=True))
-
-
-@pytest.fixture
-def owner_client(owner) -> Client:
-    return logged_in(staff(owner))
 
 
 @pytest.fixture

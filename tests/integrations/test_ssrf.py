@@ -30,7 +30,8 @@ from integrations.connectors.base import ConnectorError
 from integrations.connectors.ssrf import address_refusal, url_refusal
 from integrations.models import IntegrationSync, SyncAttempt, TenantIntegration
 from tests.factories import TenantIntegrationFactory, UserFactory, WorkItemFactory
-from tests.integrations.test_admin_integration_form import ADD, form_data, form_errors, logged_in
+from tests.helpers import logged_in
+from tests.integrations.test_admin_integration_form import ADD, form_data, form_errors
 
 # --- Safety net: no connect to anything but loopback -------------------------------------
 

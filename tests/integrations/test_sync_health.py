@@ -15,22 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import EventType, IntegrationSync, TenantIntegration
-from tests.factories import TenantIntegrationFactory, UserFactory
+from tests.factories import TenantIntegrationFactory
+from tests.helpers import logged_in, staff
 
 URL = reverse("admin:integrations_integrationsync_sync_health")
 EMPTY = "No deliveries in the last 24 hours."
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def staff(user):
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return user
 
 
 def make_syncs(integration: TenantIntegration, status: str, count: int = 1, **stamps) -> None:
@@ -73,16 +62,6 @@ def bars(row_html: str) -> dict[str, tuple[int, int, str]]:
 
 def text(fragment: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
-
-
-@pytest.fixture
-def superuser_client(db) -> Client:
-    return logged_in(UserFactory(username="root", is_staff=True, is_superuser=True))
-
-
-@pytest.fixture
-def owner_client(owner) -> Client:
-    return logged_in(staff(owner))
 
 
 @pytest.fixture

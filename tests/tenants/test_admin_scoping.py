@@ -4,42 +4,18 @@ Acme's owner is a staff tenant admin without Django model permissions; Globex (a
 its admin "outsider") must stay invisible to them.
 """
 
-import pytest
-from django.test import Client
 from django.urls import reverse
 
 from tenants.models import Membership, Tenant
-from tests.factories import UserFactory
+from tests.helpers import logged_in, staff
 
 TENANT_CHANGELIST = reverse("admin:tenants_tenant_changelist")
 TENANT_ADD = reverse("admin:tenants_tenant_add")
 MEMBERSHIP_CHANGELIST = reverse("admin:tenants_membership_changelist")
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def staff(user):
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return user
-
-
 def listed(response) -> list:
     return list(response.context["cl"].result_list)
-
-
-@pytest.fixture
-def owner_client(owner) -> Client:
-    return logged_in(staff(owner))
-
-
-@pytest.fixture
-def superuser_client(db) -> Client:
-    return logged_in(UserFactory(username="root", is_staff=True, is_superuser=True))
 
 
 def test_superuser_sees_every_tenant(superuser_client, tenant, other_tenant):

@@ -6,7 +6,6 @@ Acme's owner is a staff tenant admin without Django model permissions; Globex's 
 
 import pytest
 from django.contrib.messages import get_messages
-from django.test import Client
 from django.urls import reverse
 
 from tenants.models import Membership
@@ -16,9 +15,9 @@ from tests.factories import (
     DropoffPointFactory,
     MembershipFactory,
     TenantFactory,
-    UserFactory,
     WorkItemFactory,
 )
+from tests.helpers import logged_in, staff
 from workitems import services
 from workitems.models import WorkItem
 
@@ -26,30 +25,8 @@ CHANGELIST = reverse("admin:workitems_workitem_changelist")
 ADD = reverse("admin:workitems_workitem_add")
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def staff(user):
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return user
-
-
 def change_url(workitem: WorkItem) -> str:
     return reverse("admin:workitems_workitem_change", args=[workitem.pk])
-
-
-@pytest.fixture
-def owner_client(owner) -> Client:
-    return logged_in(staff(owner))
-
-
-@pytest.fixture
-def superuser_client(db) -> Client:
-    return logged_in(UserFactory(username="root", is_staff=True, is_superuser=True))
 
 
 @pytest.fixture

@@ -17,10 +17,6 @@ from workitems.models import Customer, CustomerAsset, DropoffPoint, WorkItem, Wo
 User = get_user_model()
 
 
-def user_display_name(user: User) -> str:
-    return user.get_full_name() or user.get_username()
-
-
 @extend_schema_field(OpenApiTypes.INT)
 class TenantRelatedField(serializers.PrimaryKeyRelatedField):
     """A primary key resolved within the request's tenant (see `queryset_for_tenant`)."""
@@ -49,7 +45,7 @@ class UserSummarySerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, user: User) -> str:
-        return user_display_name(user)
+        return selectors.user_display_name(user)
 
 
 class NamedSummarySerializer(serializers.Serializer):
