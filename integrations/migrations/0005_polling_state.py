@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0004_sync_fk_indexes'),
+        ("integrations", "0004_sync_fk_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenantintegration',
-            name='last_poll_result',
-            field=models.TextField(blank=True, editable=False, help_text='What the last poll found.'),
+            model_name="tenantintegration",
+            name="last_poll_result",
+            field=models.TextField(blank=True, editable=False, help_text="What the last poll found."),
         ),
         migrations.AddField(
-            model_name='tenantintegration',
-            name='last_polled_at',
-            field=models.DateTimeField(blank=True, editable=False, help_text='When Fieldhook last asked the tool for changes.', null=True),
+            model_name="tenantintegration",
+            name="last_polled_at",
+            field=models.DateTimeField(
+                blank=True, editable=False, help_text="When Fieldhook last asked the tool for changes.", null=True
+            ),
         ),
     ]
