@@ -1,4 +1,4 @@
-"""Top-level routes: admin, REST API v1, OpenAPI schema and docs, health, Prometheus metrics."""
+"""Top-level routes: admin, REST API v1, OpenAPI schema and docs, inbound webhooks, health, Prometheus metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from app.health import healthz
 from integrations.metrics import metrics_view
+from integrations.oauth_views import openproject_oauth_callback
 
 admin.site.site_header = "Fieldhook"
 admin.site.site_title = "Fieldhook admin"
@@ -16,6 +17,8 @@ urlpatterns = [
     path("api/v1/", include("app.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("webhooks/", include("integrations.inbound.urls")),
+    path("integrations/oauth/openproject/callback/", openproject_oauth_callback, name="openproject-oauth-callback"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
 ]

@@ -7,17 +7,23 @@ import json
 import uuid
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from integrations import resilience, services
+from integrations import oauth_views, resilience, services
+from integrations.connectors.base import ConnectorError
+from integrations.connectors.openproject import OpenProjectConnector
 from integrations.connectors.registry import registry
+from integrations.crypto import SecretsUnreadable
 from integrations.forms import config_field_names, integration_form_for
+from integrations.inbound.services import pollable_kinds
 from integrations.models import IntegrationSync, SyncAttempt, TenantIntegration
 from integrations.views import sync_health
 from tenants.admin import TenantScopedAdminMixin
@@ -31,7 +37,10 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     ]  # fmt: skip
     list_filter = ["is_active", "integration_type", ("tenant", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "tenant__name"]
-    readonly_fields = ["uuid", "created_at", "updated_at", "circuit", "failing_since", "paused_reason"]
+    readonly_fields = [
+        "uuid", "created_at", "updated_at", "circuit", "failing_since", "paused_reason",
+        "connection", "last_polled_at", "last_poll_result",
+    ]  # fmt: skip
     actions = ["send_test_event", "test_connection", "reset_circuit"]
     change_form_template = "admin/integrations/tenantintegration/change_form.html"
 
@@ -51,10 +60,14 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         fieldsets = [(None, {"fields": ["tenant", "name", "integration_type", "event_types", "is_active"]})]
         if kind in registry.connectors:
             connector = registry.get(kind)
+            shows_state = obj is not None and kind == obj.integration_type and hasattr(connector, "connection_state")
             fieldsets.append(
                 (
                     f"Settings: {connector.label}",
-                    {"fields": config_field_names(kind), "description": connector.description},
+                    {
+                        "fields": (["connection"] if shows_state else []) + config_field_names(kind),
+                        "description": connector.description,
+                    },
                 )
             )
         else:
@@ -63,13 +76,48 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             )
         fieldsets.append(("Delivery", {"fields": ["max_attempts", "retry_backoff_seconds", "rate_limit_per_second"]}))
         if obj:
-            fieldsets.append(("Health", {"fields": ["circuit", "failing_since", "paused_reason"]}))
+            health = ["circuit", "failing_since", "paused_reason"]
+            if obj.integration_type in pollable_kinds():
+                health += ["last_polled_at", "last_poll_result"]
+            fieldsets.append(("Health", {"fields": health}))
             fieldsets.append(("Identity", {"fields": ["uuid", "created_at", "updated_at"], "classes": ["collapse"]}))
         return fieldsets
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TenantIntegration]:
         pending = Count("syncs", filter=Q(syncs__status=IntegrationSync.Status.PENDING))
         return super().get_queryset(request).select_related("tenant").annotate(pending=pending)
+
+    def get_urls(self):
+        # Before the model's own URLs, whose "<path:object_id>/" would otherwise catch this path.
+        connect = path(
+            "<path:object_id>/oauth/openproject/connect/",
+            self.admin_site.admin_view(self.openproject_connect_view),
+            name="integrations_tenantintegration_openproject_connect",
+        )
+        return [connect, *super().get_urls()]
+
+    def openproject_connect_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+        """Start OAuth: a GET is enough, it only writes a state into the user's own session;
+        nothing is stored on the integration before the callback checks that state."""
+        integration = self.get_object(request, unquote(object_id))
+        if (
+            integration is None
+            or integration.integration_type != OpenProjectConnector.kind
+            or not self.has_change_permission(request, integration)
+        ):
+            raise Http404("No such OpenProject integration.")
+        problem = oauth_views.oauth_connect_problem(integration=integration)
+        if problem:
+            self.message_user(request, problem, messages.ERROR)
+            return redirect(oauth_views.change_url(integration))
+        return oauth_views.oauth_start(request, integration=integration)
+
+    def render_change_form(self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and oauth_views.oauth_offered(integration=obj) and self.has_change_permission(request, obj):
+            context["openproject_connect_url"] = reverse(
+                "admin:integrations_tenantintegration_openproject_connect", args=[obj.pk]
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         for integration in self.get_queryset(request).exclude(paused_reason="").filter(is_active=False):
@@ -93,6 +141,18 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Pending", ordering="pending")
     def pending_count(self, obj: TenantIntegration) -> int:
         return obj.pending
+
+    @admin.display(description="Connection")
+    def connection(self, obj: TenantIntegration | None) -> str:
+        """What the connector says about its credentials (e.g. OAuth: connected as whom, until when)."""
+        if obj is None or obj.pk is None:
+            return "—"
+        try:
+            connector = services.integration_connector(integration=obj)
+            state = getattr(connector, "connection_state", None)
+            return state() if callable(state) else "—"
+        except (ConnectorError, SecretsUnreadable, ValueError):
+            return "—"
 
     @admin.display(description="Circuit breaker")
     def circuit(self, obj: TenantIntegration) -> str:

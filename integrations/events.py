@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from integrations import payloads
@@ -11,6 +14,20 @@ from integrations.services import integrations_subscribed, syncs_create_for_even
 from workitems.models import WorkItem
 
 FIELDS = {name: WorkItem._meta.get_field(name) for name in payloads.TRACKED_FIELDS}
+
+_suppressed: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("events_suppressed", default=frozenset())
+
+
+@contextmanager
+def events_suppressed_for(integration_id: int) -> Iterator[None]:
+    """While active, changes make no syncs for this integration (the tenant's other
+    integrations still get theirs): a change that came *from* an integration is not echoed
+    back to it. Nestable; scoped to the current thread or task by contextvars."""
+    token = _suppressed.set(_suppressed.get() | {integration_id})
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
 
 
 def workitem_stored_values(*, workitem: WorkItem) -> dict[str, Any] | None:
@@ -51,7 +68,12 @@ def workitem_events_emit(*, workitem: WorkItem, created: bool, old_values: dict[
 
 
 def _emit(workitem: WorkItem, event_type: str, changes: dict | None) -> None:
-    integrations = integrations_subscribed(tenant_id=workitem.tenant_id, event_type=event_type)
+    suppressed = _suppressed.get()
+    integrations = [
+        integration
+        for integration in integrations_subscribed(tenant_id=workitem.tenant_id, event_type=event_type)
+        if integration.pk not in suppressed
+    ]
     if not integrations:
         return
     event_id = str(uuid.uuid4())

@@ -87,8 +87,13 @@ class TenantIntegrationForm(forms.ModelForm):
         values = self.connector.clean_config(values, _PrefixedErrors(self))
         self.generated_secrets = {name: values[name] for name, old in before.items() if not old and values.get(name)}
         secret_names = self.connector.secret_field_names()
-        self.instance.config = {k: v for k, v in values.items() if k not in secret_names}
-        self.instance.secrets = {k: v for k, v in values.items() if k in secret_names}
+        # Keys no form field covers were written by Fieldhook itself (OAuth tokens, the
+        # connected account): a settings edit keeps them.
+        form_names = {spec.name for spec in self.connector.config_fields}
+        kept_config = {k: v for k, v in (self.instance.config or {}).items() if k not in form_names}
+        kept_secrets = {k: v for k, v in stored_secrets.items() if k not in form_names}
+        self.instance.config = {**kept_config, **{k: v for k, v in values.items() if k not in secret_names}}
+        self.instance.secrets = {**kept_secrets, **{k: v for k, v in values.items() if k in secret_names}}
         return cleaned
 
 

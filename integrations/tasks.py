@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from integrations import delivery, services
+from integrations.inbound import services as inbound
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -27,3 +28,15 @@ def retry_failed_syncs() -> int:
 def prune_sync_attempts() -> int:
     """Beat, daily: drop attempt rows older than SYNC_ATTEMPT_RETENTION_DAYS."""
     return services.sync_attempts_prune()
+
+
+@shared_task(ignore_result=True)
+def poll_integrations() -> int:
+    """Beat, every minute: one `poll_integration` per integration whose poll is due."""
+    return inbound.integrations_poll_enqueue()
+
+
+@shared_task(ignore_result=True)
+def poll_integration(integration_id: int) -> str:
+    """Ask one integration for the status of its linked work packages (if still due)."""
+    return inbound.integration_poll_if_due(integration_id=integration_id)

@@ -1,0 +1,1 @@
+"""In-memory fakes of the systems our connectors talk to, wired into `responses`."""
