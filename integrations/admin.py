@@ -218,7 +218,7 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "event_type",
         "workitem_link",
         "attempts",
-        "next_attempt_at",
+        "next_attempt",
         "short_error",
         "created_at",
     ]
@@ -308,6 +308,11 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             url = reverse("admin:workitems_workitem_change", args=[target.pk])
             return format_html("<a href='{}'>{}</a>", url, target.reference_id)
         return str(target) if target else f"{obj.content_type.model} #{obj.object_id} (deleted)"
+
+    @admin.display(description="Next attempt", ordering="next_attempt_at")
+    def next_attempt(self, obj: IntegrationSync):
+        """Only a pending sync has a next attempt."""
+        return obj.next_attempt_at if obj.status == IntegrationSync.Status.PENDING else "—"
 
     @admin.display(description="Last error")
     def short_error(self, obj: IntegrationSync) -> str:

@@ -11,27 +11,23 @@ import time
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET
 
-from integrations import oauth
-from integrations.connectors import http
+from integrations import oauth, services
 from integrations.connectors.base import ConnectorError
 from integrations.connectors.openproject import OpenProjectConnector
 from integrations.connectors.openproject_api import AuthMethod
 from integrations.crypto import SecretsUnreadable
 from integrations.models import TenantIntegration
 from integrations.policy import scrub, secret_strings
-from integrations.services import integration_secrets_save
 
 SESSION_KEY = "openproject_oauth_pending"
 STATE_TTL_SECONDS = 10 * 60
 MAX_PENDING = 5  # flows started in one session and not finished yet
-NAME_MAX = 200
 
 
 def callback_url() -> str:
@@ -109,7 +105,9 @@ def openproject_oauth_callback(request: HttpRequest) -> HttpResponse:
         messages.error(request, "OpenProject sent no authorization code; nothing was changed. Connect again.")
         return redirect(change_url(integration))
     try:
-        name = integration_oauth_connect(integration=integration, code=code, code_verifier=verifier)
+        name = services.integration_oauth_connect(
+            integration=integration, code=code, code_verifier=verifier, redirect_uri=callback_url()
+        )
     except (ConnectorError, SecretsUnreadable) as error:
         text = scrub(str(error), secret_strings(integration.secrets_or_empty(), integration.config))
         messages.error(request, f"Connecting to OpenProject failed: {text} Nothing was stored.")
@@ -119,43 +117,6 @@ def openproject_oauth_callback(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, "Connected to OpenProject (it did not tell us the user's name).")
     return redirect(change_url(integration))
-
-
-def integration_oauth_connect(*, integration: TenantIntegration, code: str, code_verifier: str) -> str:
-    """Exchange the code, learn whom the token acts for, then store the tokens (encrypted)
-    and that name. Returns the name ('' when OpenProject did not say)."""
-    config = integration.config
-    stored = integration.secrets
-    tokens = oauth.exchange_code(
-        base_url=config["base_url"],
-        client_id=config.get("oauth_client_id", ""),
-        client_secret=stored.get("oauth_client_secret", ""),
-        code=code,
-        redirect_uri=callback_url(),
-        code_verifier=code_verifier,
-    )
-    name = openproject_user_name(base_url=config["base_url"], access_token=tokens["oauth_access_token"])
-    connected = {key: value for key, value in config.items() if key != "oauth_connected_as"}
-    if name:
-        connected["oauth_connected_as"] = name
-    with transaction.atomic():
-        integration_secrets_save(integration=integration, secrets={**stored, **tokens})
-        TenantIntegration.objects.filter(pk=integration.pk).update(config=connected)
-    integration.config = connected
-    return name
-
-
-def openproject_user_name(*, base_url: str, access_token: str) -> str:
-    """The name of the user a token acts for (GET /api/v3/users/me), or '' if it cannot be read."""
-    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/hal+json"}
-    try:
-        response = http.send("GET", f"{base_url.rstrip('/')}/api/v3/users/me", headers=headers)
-        body = response.json() if response.status_code == 200 else None
-    except ConnectorError:
-        return ""
-    if not isinstance(body, dict):
-        return ""
-    return str(body.get("name") or body.get("login") or "")[:NAME_MAX]
 
 
 def _state_problem(state: str, entry: list | None) -> str:

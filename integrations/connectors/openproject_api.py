@@ -27,6 +27,8 @@ from integrations.connectors.base import ConnectorError, ErrorClass
 from integrations.connectors.http import HttpResponse
 from integrations.payloads import TRACKED_FIELDS
 
+USER_NAME_MAX = 200
+
 if TYPE_CHECKING:
     from integrations.connectors.openproject import OpenProjectConnector
 
@@ -348,3 +350,16 @@ def assignee_map_error(value: Any) -> str:
         if isinstance(user_id, bool) or not str(user_id).isdigit():
             return f"The OpenProject user id of '{email}' must be a number."
     return ""
+
+
+def user_name(*, base_url: str, access_token: str) -> str:
+    """The name of the user a token acts for (GET /api/v3/users/me), or '' if it cannot be read."""
+    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/hal+json"}
+    try:
+        response = http.send("GET", f"{base_url.rstrip('/')}/api/v3/users/me", headers=headers)
+        body = response.json() if response.status_code == 200 else None
+    except ConnectorError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    return str(body.get("name") or body.get("login") or "")[:USER_NAME_MAX]

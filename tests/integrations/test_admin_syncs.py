@@ -289,3 +289,13 @@ def test_a_tenant_admin_cannot_open_another_tenants_sync(owner_client, globex_fa
 
     assert response.status_code == 302
     assert response.url == reverse("admin:index")
+
+
+def test_only_pending_syncs_show_a_next_attempt(superuser_client, synced, pending):
+    page = superuser_client.get(CHANGELIST)
+
+    rows = {row.split("</th>")[0]: row for row in page.text.split('<th class="field-status_label')[1:]}
+    synced_row = next(row for row in rows.values() if "Synced" in row)
+    pending_row = next(row for row in rows.values() if "Pending" in row)
+    assert '<td class="field-next_attempt">—</td>' in synced_row
+    assert '<td class="field-next_attempt">—</td>' not in pending_row
