@@ -27,6 +27,7 @@ bench:
 	@scripts/venv.sh requirements-dev.txt
 	@scripts/test_services.sh
 	$(VENV_PY) -m bench.dispatch
+	$(VENV_PY) -m bench.isolation
 
 clean:
 	rm -rf var/broker var/static .pytest_cache .ruff_cache

@@ -12,60 +12,44 @@ receiver is a thread here), so latencies do not depend on wall-clock steps.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import multiprocessing
 import os
-import signal
-import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import psycopg
-import redis
 import requests
-from psycopg import sql
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.common import (
+    Receiver,
+    bench_env,
+    broker_flush,
+    celery_workers,
+    database_and_broker_reset,
+    django_setup,
+    percentile,
+    receiving,
+    stats,
+    verdict,
+    webhook_integration,
+)
+
 DB_NAME = "fieldhook_bench"
-BENCH_ENV = {
-    "DJANGO_SETTINGS_MODULE": "app.settings",
-    "DATABASE_URL": f"postgres://postgres:postgres@127.0.0.1:5432/{DB_NAME}",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/7",
-    "REDIS_URL": "redis://127.0.0.1:6379/7",
-    "SECRET_KEY": "bench-only-secret-key",
-    "DEBUG": "0",
-    "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
-    # The receivers run on loopback over plain http: allow exactly that through the SSRF guard.
-    "INTEGRATIONS_ALLOWED_NETWORKS": "127.0.0.0/8",
-    "INTEGRATIONS_ALLOW_HTTP": "1",
-}
-# Settings are read once, at django.setup(): the environment must be ours before that.
+BENCH_ENV = bench_env(db_name=DB_NAME, redis_db=7)
+BROKER_URL = BENCH_ENV["CELERY_BROKER_URL"]
 # (The spawned bare-loop clients re-import this module and set up Django too; harmless.)
-os.environ.update(BENCH_ENV)
-warnings.filterwarnings("ignore", message="No directory at")  # whitenoise: static files are not collected
-
-import django  # noqa: E402
-
-django.setup()
+django_setup(BENCH_ENV)
 
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from integrations import services as integration_services  # noqa: E402
-from integrations.models import SUBSCRIBABLE_EVENTS, IntegrationSync, TenantIntegration  # noqa: E402
+from integrations.models import IntegrationSync, TenantIntegration  # noqa: E402
 from tenants.models import Membership, Tenant  # noqa: E402
 from workitems.models import Customer  # noqa: E402
 from workitems.services import workitem_create  # noqa: E402
@@ -77,139 +61,6 @@ IDLE_EVENTS = 50
 BARE_REQUESTS_PER_EVENT = 4  # the bare loop is fast: give it enough requests to time
 TARGET_CREATE_RATIO, TARGET_THROUGHPUT_RATIO, TARGET_IDLE_P50_MS = 1.3, 0.5, 25.0
 CREATE_BODY = {"description": "Cracked screen", "priority": "High", "estimated_price": "120.00"}
-WORKER = ["-m", "celery", "-A", "app", "worker", "--concurrency=1", "--loglevel=INFO", "-P", "prefork"]
-WORKER += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-
-
-def wait_until(predicate: Callable[[], object], *, timeout: float, what: str) -> None:
-    """Poll a condition until it holds; fail loudly at the deadline."""
-    deadline, pause = time.monotonic() + timeout, threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout} s")
-        pause.wait(0.02)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def stats(values: list[float]) -> tuple[float, float, float]:
-    return percentile(values, 50), percentile(values, 95), statistics.fmean(values)
-
-
-# --- Receiver and workers -------------------------------------------------------------
-
-
-class ReceiverHandler(BaseHTTPRequestHandler):
-    """Answers 200 "ok" with keep-alive; the server's Receiver records the arrival."""
-
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: without TCP_NODELAY the body of a keep-alive
-    # answer waits for the client's delayed ACK (40 ms). Real servers set it too.
-    disable_nagle_algorithm = True
-
-    def handle(self) -> None:
-        with contextlib.suppress(ConnectionError):  # a client hanging up between requests
-            super().handle()
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.receiver.record(self.headers.get("webhook-id", ""), body)
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-class Receiver:
-    """A local webhook receiver that records when each webhook-id first arrived (perf_counter)."""
-
-    def __init__(self) -> None:
-        self.arrivals: dict[str, float] = {}
-        self.body = b""  # the last webhook body: the bare loop sends the same bytes
-        self.changed = threading.Condition()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), ReceiverHandler)
-        self.server.daemon_threads = True
-        self.server.receiver = self
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def record(self, webhook_id: str, body: bytes) -> None:
-        arrived = time.perf_counter()
-        if webhook_id:
-            with self.changed:
-                self.arrivals.setdefault(webhook_id, arrived)
-                self.body = body
-                self.changed.notify_all()
-
-    def wait_for(self, webhook_ids: Iterable[str], timeout: float) -> None:
-        wanted = set(webhook_ids)
-        with self.changed:
-            if not self.changed.wait_for(lambda: wanted <= self.arrivals.keys(), timeout):
-                missing = len(wanted - self.arrivals.keys())
-                raise TimeoutError(f"{missing} of {len(wanted)} webhooks did not arrive within {timeout} s")
-
-
-@contextlib.contextmanager
-def receiving() -> Iterator[Receiver]:
-    receiver = Receiver()
-    threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
-    try:
-        yield receiver
-    finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
-
-
-@contextlib.contextmanager
-def celery_workers(count: int) -> Iterator[None]:
-    """`count` celery workers (concurrency 1 each) on the bench environment, each in its own process group."""
-    processes: list[subprocess.Popen] = []
-    with tempfile.TemporaryDirectory(prefix="fieldhook-bench-") as log_dir:
-        logs = [Path(log_dir) / f"worker{index}.log" for index in range(count)]
-
-        def ready() -> bool:
-            if any(process.poll() is not None for process in processes):
-                raise RuntimeError("a worker exited:\n" + "".join(log.read_text()[-2000:] for log in logs))
-            return all("ready." in log.read_text() for log in logs)
-
-        try:
-            for index, log in enumerate(logs):
-                with log.open("w") as out:
-                    command = [sys.executable, *WORKER, f"--hostname=bench{index}@%h"]
-                    options = {"cwd": ROOT, "stdout": out, "stderr": subprocess.STDOUT, "start_new_session": True}
-                    processes.append(subprocess.Popen(command, **options))  # noqa: S603 (our interpreter, fixed args)
-            wait_until(ready, timeout=60, what="celery workers ready")
-            yield
-        finally:
-            for process in processes:
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(5)
-
-
-# --- Setup ------------------------------------------------------------------------------
-
-
-def database_and_broker_reset() -> None:
-    with psycopg.connect("postgresql://postgres:postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
-    call_command("migrate", verbosity=0)
-    broker_flush()
-
-
-def broker_flush() -> None:
-    redis.Redis.from_url(BENCH_ENV["CELERY_BROKER_URL"]).flushdb()
 
 
 def tenant_with_api_client() -> tuple[Tenant, Customer, APIClient]:
@@ -220,14 +71,6 @@ def tenant_with_api_client() -> tuple[Tenant, Customer, APIClient]:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return tenant, Customer.objects.create(tenant=tenant, name="Jane Doe", email="jane@example.com"), client
-
-
-def webhook_integration(tenant: Tenant, name: str, url: str) -> TenantIntegration:
-    events = [event.value for event in SUBSCRIBABLE_EVENTS]
-    config = {"url": url, "sign": False}
-    return TenantIntegration.objects.create(
-        tenant=tenant, name=name, integration_type="webhook", event_types=events, config=config
-    )
 
 
 # --- (a) API create latency ---------------------------------------------------------------
@@ -364,11 +207,6 @@ def bare_rate(url: str, body: bytes, clients: int, total: int) -> float:
 # --- Report and main --------------------------------------------------------------------
 
 
-def verdict(value: float, target: float, *, at_most: bool) -> str:
-    met = value <= target if at_most else value >= target
-    return f"target {'<=' if at_most else '>='} {target}: {'PASS' if met else 'MISS'}"
-
-
 def table(title: str, note: str, rows: list[tuple[str, Iterable[float], str]]) -> None:
     print(f"\n{title}\n  {'':<46}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}  {note}")
     for label, values, text in rows:
@@ -383,7 +221,7 @@ def report(args, receiver_url, created, profiles, idle, streamed, drained, bare)
     print(
         f"\nFieldhook dispatch benchmark: nproc={os.cpu_count()} python={sys.version.split()[0]} "
         f"creates={args.creates} events={args.events} workers={args.workers}\n"
-        f"  database {DB_NAME}, broker {BENCH_ENV['CELERY_BROKER_URL']}, receiver {receiver_url}"
+        f"  database {DB_NAME}, broker {BROKER_URL}, receiver {receiver_url}"
     )
     api = [
         (f"{n} active integrations", stats(v), "{:.0f} queries, publish {:.2f} ms".format(*profiles[n]))
@@ -418,7 +256,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     started = time.perf_counter()
-    database_and_broker_reset()
+    database_and_broker_reset(db_name=DB_NAME, broker_url=BROKER_URL)
     tenant, customer, client = tenant_with_api_client()
     body = {**CREATE_BODY, "customer_id": customer.pk}
     with receiving() as receiver:
@@ -427,7 +265,7 @@ def main() -> None:
         profiles = {count: create_profile(client, body, loaded, active=count > 0) for count in created}
         # No worker consumed the messages of (a): drop them, so that (b) starts on an empty queue.
         TenantIntegration.objects.filter(pk__in=loaded).update(is_active=False)
-        broker_flush()
+        broker_flush(BROKER_URL)
         integration = webhook_integration(tenant, "Delivery", receiver.url)
         deliveries = Deliveries(receiver, tenant, customer, integration)
         with celery_workers(args.workers):

@@ -69,17 +69,18 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Records every request; answers from a script of (status, headers) then 200."""
+    """Records every request; answers from a script of (status, headers), then `default`."""
 
     url: str = ""
     requests: list[Received] = field(default_factory=list)
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    default: int = 200
     hold: threading.Event | None = None
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def answer(self) -> tuple[int, dict[str, str]]:
         with self.changed:
-            return self.script.pop(0) if self.script else (200, {})
+            return self.script.pop(0) if self.script else (self.default, {})
 
     def record(self, received: Received) -> None:
         with self.changed:
