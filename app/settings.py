@@ -212,6 +212,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_BODY_BYTES * 4
 # Circuit breaker per integration (state in Redis, shared by all workers).
 CIRCUIT_FAILURE_THRESHOLD = env.int("CIRCUIT_FAILURE_THRESHOLD", default=5)
 CIRCUIT_RECOVERY_SECONDS = env.float("CIRCUIT_RECOVERY_SECONDS", default=60.0)
+# Deliveries one integration may have under way at once, across all workers (bulkhead).
+INTEGRATION_MAX_IN_FLIGHT = env.int("INTEGRATION_MAX_IN_FLIGHT", default=4)
 # An integration whose deliveries all failed for this long is paused.
 AUTO_PAUSE_AFTER_HOURS = env.float("AUTO_PAUSE_AFTER_HOURS", default=72.0)
 # Bearer token required by /metrics (empty: open, e.g. behind a private network).

@@ -85,20 +85,33 @@ def _sync_claim(sync_id: int) -> tuple[IntegrationSync, TenantIntegration] | str
 
 
 def _defer_if_gated(sync: IntegrationSync) -> str:
-    """An open circuit or an exhausted rate limit moves the sync to when it may go, without
-    an HTTP call and without spending an attempt; a worker never sleeps for it."""
-    circuit = resilience.circuit_allow(sync.integration)
+    """An open circuit, a full bulkhead or an exhausted rate limit moves the sync to when it
+    may go, without an HTTP call and without spending an attempt; a worker never sleeps."""
+    integration = sync.integration
+    circuit = resilience.circuit_allow(integration)
     if circuit.state == "open":
-        wait, reason = max(0.0, circuit.retry_at - time.time()), "circuit_open"
-    else:
-        wait, reason = resilience.rate_limit_wait(sync.integration), "rate_limited"
-        if not wait:
-            return ""
-        wait += random.uniform(0, wait)  # noqa: S311 (spreads waiting syncs over the next slots)
+        # Parked: one wake-up message per open window, not one per sync; the rest follow
+        # when the probe closes the circuit (or the sweep finds them due).
+        wait = max(0.0, circuit.retry_at - time.time())
+        _defer(sync, wait, enqueue=resilience.circuit_wakeup_claim(integration, seconds=wait))
+        return "circuit_open"
+    probing = circuit.state == "half_open"
+    if not probing and not resilience.inflight_acquire(integration, str(sync.pk)):
+        _defer(sync, 0.05 + random.uniform(0, 0.25), enqueue=True)  # noqa: S311 (jitter)
+        return "concurrency_limited"
+    wait = resilience.rate_limit_wait(integration)
+    if wait:
+        resilience.inflight_release(integration, str(sync.pk))
+        _defer(sync, wait + random.uniform(0, wait), enqueue=True)  # noqa: S311 (spreads waiting syncs)
+        return "rate_limited"
+    return ""
+
+
+def _defer(sync: IntegrationSync, wait: float, *, enqueue: bool) -> None:
     sync.next_attempt_at = timezone.now() + datetime.timedelta(seconds=wait)
     sync.save(update_fields=["next_attempt_at", "updated_at"])
-    _enqueue_later(sync, wait)
-    return reason
+    if enqueue:
+        _enqueue_later(sync, wait)
 
 
 def _enqueue_later(sync: IntegrationSync, delay: float) -> None:
@@ -184,15 +197,26 @@ def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetim
             verdict = _schedule_retry(sync, scrub(error.message, hidden), error.retry_after)
         sync.save()
         _track_integration_health(integration, failed=error is not None, last_error=sync.last_error)
-    _resilience_feedback(integration, error)
+    _resilience_feedback(sync, error)
     _log_delivery(sync, verdict, duration_ms)
     return verdict
 
 
-def _resilience_feedback(integration: TenantIntegration, error: ConnectorError | None) -> None:
-    resilience.circuit_record(integration, error_class=error.error_class if error else None)
+def _resilience_feedback(sync: IntegrationSync, error: ConnectorError | None) -> None:
+    integration = sync.integration
+    resilience.inflight_release(integration, str(sync.pk))
+    if resilience.circuit_record(integration, error_class=error.error_class if error else None):
+        _release_parked(integration)
     if error is not None and error.error_class == ErrorClass.RATE_LIMITED and error.retry_after:
         resilience.rate_limit_pause(integration, error.retry_after)
+
+
+def _release_parked(integration: TenantIntegration) -> None:
+    """The circuit closed: send what waited for it now instead of at the next sweep."""
+    parked = IntegrationSync.objects.filter(
+        integration=integration, status=Pending, next_attempt_at__lte=timezone.now()
+    ).order_by("id")
+    syncs_enqueue(sync_ids=list(parked.values_list("id", flat=True)[: settings.SYNC_SWEEP_BATCH_SIZE]))
 
 
 def _track_integration_health(integration: TenantIntegration, *, failed: bool, last_error: str) -> None:

@@ -65,14 +65,16 @@ def circuit_allow(integration: TenantIntegration) -> Circuit:
     return Circuit("open", time.time() + min(5.0, settings.CIRCUIT_RECOVERY_SECONDS))
 
 
-def circuit_record(integration: TenantIntegration, *, error_class: str | None) -> None:
-    """A success closes the circuit; the Nth consecutive failure (or a failed probe) opens it."""
+def circuit_record(integration: TenantIntegration, *, error_class: str | None) -> bool:
+    """A success closes the circuit; the Nth consecutive failure (or a failed probe) opens it.
+    Returns True when this outcome closed a circuit that had been open."""
     store = caches["default"]
     failures_key, open_key, probe_key = _keys(integration)
     if error_class is None or error_class not in CIRCUIT_FAILURES:
-        if error_class is None or store.get(failures_key):
+        state = store.get_many([failures_key, open_key])
+        if state:
             store.delete_many([failures_key, open_key, probe_key])
-        return
+        return open_key in state
     store.add(failures_key, 0, timeout=STATE_TTL)
     failures = store.incr(failures_key)
     if failures >= settings.CIRCUIT_FAILURE_THRESHOLD:
@@ -80,10 +82,17 @@ def circuit_record(integration: TenantIntegration, *, error_class: str | None) -
         store.delete(probe_key)
         if failures == settings.CIRCUIT_FAILURE_THRESHOLD:
             logger.warning("circuit opened integration=%s failures=%s", integration.pk, failures)
+    return False
 
 
 def circuit_reset(integration: TenantIntegration) -> None:
     caches["default"].delete_many(list(_keys(integration)))
+
+
+def circuit_wakeup_claim(integration: TenantIntegration, *, seconds: float) -> bool:
+    """True for the first caller in an open window: it schedules the one delivery that will
+    probe; the other syncs are parked until then without a message each."""
+    return caches["default"].add(f"circuit:{integration.uuid}:wakeup", 1, timeout=max(1, int(seconds)))
 
 
 def circuit_states() -> dict[int, str]:
@@ -92,6 +101,50 @@ def circuit_states() -> dict[int, str]:
         integration.pk: circuit_state(integration).state
         for integration in TenantIntegration.objects.filter(is_active=True).only("pk", "uuid")
     }
+
+
+# --- Bulkhead: deliveries in flight per integration -------------------------------------
+
+# A sorted set of the syncs being delivered, scored by when their claim lapses (so a dead
+# worker's entry expires); one atomic script admits a delivery only below the cap.
+INFLIGHT_SCRIPT = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], tonumber(ARGV[4]), ARGV[2])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4]) - now) + 60)
+return 1
+"""
+_local_inflight: dict[str, dict[str, float]] = {}
+
+
+def _inflight_key(integration: TenantIntegration) -> str:
+    return f"fieldhook:inflight:{integration.uuid}"
+
+
+def inflight_acquire(integration: TenantIntegration, token: str) -> bool:
+    """Admit one more delivery to this integration unless INTEGRATION_MAX_IN_FLIGHT are
+    already under way, so one slow receiver cannot occupy every worker."""
+    now, key, cap = time.time(), _inflight_key(integration), settings.INTEGRATION_MAX_IN_FLIGHT
+    lapses = now + settings.SYNC_CLAIM_SECONDS
+    client = _redis()
+    if client is not None:
+        return bool(client.eval(INFLIGHT_SCRIPT, 1, key, now, token, cap, lapses))
+    with _local_lock:
+        claims = {t: at for t, at in _local_inflight.get(key, {}).items() if at > now}
+        if len(claims) >= cap:
+            return False
+        _local_inflight[key] = {**claims, token: lapses}
+        return True
+
+
+def inflight_release(integration: TenantIntegration, token: str) -> None:
+    client, key = _redis(), _inflight_key(integration)
+    if client is not None:
+        client.zrem(key, token)
+        return
+    with _local_lock:
+        _local_inflight.get(key, {}).pop(token, None)
 
 
 # --- Rate limit ---------------------------------------------------------------------------

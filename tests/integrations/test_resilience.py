@@ -222,3 +222,83 @@ def test_the_embedded_rate_limit_works_without_redis(integration, settings):
 
     assert waits[0] == 0
     assert 0.9 < waits[1] <= 1.0
+
+
+def test_the_bulkhead_admits_only_the_configured_number_of_deliveries(integration, settings):
+    settings.INTEGRATION_MAX_IN_FLIGHT = 2
+
+    admitted = [resilience.inflight_acquire(integration, token) for token in ("a", "b", "c")]
+    resilience.inflight_release(integration, "a")
+
+    assert admitted == [True, True, False]
+    assert resilience.inflight_acquire(integration, "c")
+
+
+def test_a_dead_workers_place_in_the_bulkhead_lapses(integration, settings):
+    settings.INTEGRATION_MAX_IN_FLIGHT = 1
+    settings.SYNC_CLAIM_SECONDS = 0.2
+    resilience.inflight_acquire(integration, "crashed")
+
+    wait_until(lambda: resilience.inflight_acquire(integration, "next"), timeout=5)
+
+
+def test_the_embedded_bulkhead_works_without_redis(integration, settings):
+    settings.REDIS_URL = ""
+    settings.INTEGRATION_MAX_IN_FLIGHT = 1
+
+    assert [resilience.inflight_acquire(integration, t) for t in ("a", "b")] == [True, False]
+
+
+@responses.activate
+def test_a_delivery_over_the_bulkhead_waits_without_an_http_call(integration, settings):
+    settings.INTEGRATION_MAX_IN_FLIGHT = 2
+    responses.post(URL, status=200)
+    for token in ("slow-1", "slow-2"):
+        resilience.inflight_acquire(integration, token)
+    sync = pending_sync(integration)
+
+    assert delivery.sync_deliver(sync_id=sync.pk) == "concurrency_limited"
+
+    sync.refresh_from_db()
+    assert (sync.status, sync.attempts, len(responses.calls)) == ("pending", 0, 0)
+    assert sync.next_attempt_at > timezone.now()
+
+
+@responses.activate
+def test_a_finished_delivery_leaves_the_bulkhead(integration, settings):
+    settings.INTEGRATION_MAX_IN_FLIGHT = 1
+    responses.post(URL, status=200)
+
+    assert delivery.sync_deliver(sync_id=pending_sync(integration).pk) == "synced"
+    assert delivery.sync_deliver(sync_id=pending_sync(integration).pk) == "synced"
+
+
+@responses.activate
+def test_an_open_circuit_parks_syncs_with_one_wake_up_message(integration, django_capture_on_commit_callbacks):
+    responses.post(URL, status=503)
+    fail_times(integration, 5)
+    first, second = pending_sync(integration), pending_sync(integration)
+
+    with django_capture_on_commit_callbacks() as woken:
+        assert delivery.sync_deliver(sync_id=first.pk) == "circuit_open"
+    with django_capture_on_commit_callbacks() as parked:
+        assert delivery.sync_deliver(sync_id=second.pk) == "circuit_open"
+
+    assert (len(woken), len(parked)) == (1, 0)
+
+
+@responses.activate
+def test_a_successful_probe_releases_the_parked_syncs(integration, settings, committed):
+    settings.CIRCUIT_RECOVERY_SECONDS = 0.2
+    responses.post(URL, status=503)
+    fail_times(integration, 5)
+    probe, parked = pending_sync(integration), pending_sync(integration)
+    assert delivery.sync_deliver(sync_id=parked.pk) == "circuit_open"
+    wait_until(lambda: resilience.circuit_state(integration).state == "half_open", timeout=5)
+    responses.replace(responses.POST, URL, status=200)
+
+    with committed():
+        assert delivery.sync_deliver(sync_id=probe.pk) == "synced"
+
+    parked.refresh_from_db()
+    assert parked.status == "synced"
