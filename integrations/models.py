@@ -172,6 +172,12 @@ class ExternalLink(models.Model):
     content_object = GenericForeignKey("content_type", "object_id")
     external_id = models.CharField(max_length=255)
     external_url = models.URLField(max_length=2000, blank=True)
+    remote_version = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Newest version of the remote object an inbound webhook reported (OpenProject's "
+        "lockVersion); a replayed older update is ignored.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

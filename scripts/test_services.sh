@@ -59,6 +59,16 @@ ensure_redis() {
   wait_for Redis "$REDIS_PORT"
 }
 
+ensure_database() {  # the database tests/settings.py names (pytest-django creates test_<name> beside it)
+  command -v psql >/dev/null || return 0
+  export PGPASSWORD=postgres
+  if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='fieldhook'" | grep -q 1; then
+    echo "Creating database fieldhook"
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE fieldhook"
+  fi
+}
+
 ensure_postgres
 ensure_redis
+ensure_database
 echo "PostgreSQL and Redis answer on 127.0.0.1"

@@ -13,6 +13,7 @@ from collections import Counter
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.connectors.base import ConnectorError
@@ -40,16 +41,23 @@ class Outcome:
     UNMAPPED = "unmapped"
     UNKNOWN_WORK_PACKAGE = "unknown_work_package"
     INVALID = "invalid"  # the work item failed validation; nothing was written
+    STALE = "stale"  # an update older than one already seen (a replay); nothing was written
 
 
 # --- One status -------------------------------------------------------------------------
 
 
 def workitem_status_from_integration(
-    *, integration: TenantIntegration, external_id: str, remote_status: str, via: str
+    *,
+    integration: TenantIntegration,
+    external_id: str,
+    remote_status: str,
+    via: str,
+    remote_version: int | None = None,
 ) -> str:
     """Set the status of the work item linked to `external_id` from the tool's status name;
-    returns an `Outcome` value."""
+    returns an `Outcome` value. With `remote_version`, an update no newer than one already
+    seen is ignored, so a replayed webhook cannot turn the status back."""
     link = (
         ExternalLink.objects.filter(
             integration=integration, content_type=_workitem_type(), external_id=str(external_id)
@@ -59,6 +67,8 @@ def workitem_status_from_integration(
     )
     if link is None:
         return Outcome.UNKNOWN_WORK_PACKAGE
+    if remote_version is not None and not _remote_version_is_newest(link, remote_version):
+        return Outcome.STALE
     local_status = integration_connector(integration=integration).local_status_for(remote_status)
     if local_status is None:
         return Outcome.UNMAPPED
@@ -70,6 +80,13 @@ def workitem_status_from_integration(
         remote_status=remote_status,
         via=via,
     )
+
+
+def _remote_version_is_newest(link: ExternalLink, version: int) -> bool:
+    """Record `version` if it is newer than any seen; one conditional UPDATE, so two
+    concurrent deliveries of one update cannot both pass."""
+    newer = Q(remote_version__isnull=True) | Q(remote_version__lt=version)
+    return bool(ExternalLink.objects.filter(newer, pk=link.pk).update(remote_version=version))
 
 
 def _status_apply(

@@ -61,8 +61,13 @@ def openproject_webhook(request: HttpRequest, integration_uuid: uuid.UUID) -> Js
     external_id, remote_status = _id_and_status(work_package)
     if not external_id or not remote_status:
         return _answer(400, {"error": "work_package needs an id and a status."}, label, note="incomplete")
+    version = work_package.get("lockVersion")
     outcome = workitem_status_from_integration(
-        integration=integration, external_id=external_id, remote_status=remote_status, via="webhook"
+        integration=integration,
+        external_id=external_id,
+        remote_status=remote_status,
+        via="webhook",
+        remote_version=version if isinstance(version, int) and not isinstance(version, bool) and version >= 0 else None,
     )
     return _answer(200, {"result": outcome}, label, note=f"work package #{external_id[:40]}")
 

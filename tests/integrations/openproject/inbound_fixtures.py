@@ -28,14 +28,16 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
 
 
-def work_package_event(wp_id: int, status: str, *, action: str | None = "work_package:updated") -> dict[str, Any]:
+def work_package_event(
+    wp_id: int, status: str, *, action: str | None = "work_package:updated", lock_version: int = 4
+) -> dict[str, Any]:
     """What OpenProject POSTs: the action and the full HAL work package."""
     return {
         "action": action,
         "work_package": {
             "_type": "WorkPackage",
             "id": wp_id,
-            "lockVersion": 4,
+            "lockVersion": lock_version,
             "subject": "RMA-1: Cracked screen",
             "_embedded": {"status": {"_type": "Status", "id": 13, "name": status, "isClosed": status == "Closed"}},
             "_links": {

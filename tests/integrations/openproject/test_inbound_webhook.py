@@ -68,9 +68,9 @@ def test_the_status_is_read_from_the_embedded_status_when_the_link_has_no_title(
 
 
 def test_the_same_status_again_is_unchanged_and_writes_no_note(client, openproject, workitem):
-    signed_post(client, openproject, work_package_event(12, "Closed"))
+    signed_post(client, openproject, work_package_event(12, "Closed", lock_version=4))
 
-    response = signed_post(client, openproject, work_package_event(12, "Closed"))
+    response = signed_post(client, openproject, work_package_event(12, "Closed", lock_version=5))
 
     assert (response.status_code, response.json()) == (200, {"result": "unchanged"})
     assert len(system_notes(workitem)) == 1
@@ -274,3 +274,32 @@ def test_each_call_is_logged_on_one_line_without_secrets(client, openproject, wo
     assert f"integration={openproject.pk} status=200 result=updated" in lines[0]
     assert f"integration={openproject.pk} status=401" in lines[1]
     assert not any(SECRET in line or sign(body) in line for line in lines)
+
+
+def test_a_replayed_older_update_is_stale_and_cannot_turn_the_status_back(client, openproject, workitem):
+    older = work_package_event(12, "In progress", lock_version=4)
+    signed_post(client, openproject, older)
+    signed_post(client, openproject, work_package_event(12, "Closed", lock_version=6))
+
+    response = signed_post(client, openproject, older)
+
+    assert (response.status_code, response.json()) == (200, {"result": "stale"})
+    assert status_of(workitem) == "Closed"
+
+
+def test_the_same_update_delivered_twice_is_applied_once(client, openproject, workitem):
+    event = work_package_event(12, "Closed", lock_version=7)
+
+    first, second = signed_post(client, openproject, event), signed_post(client, openproject, event)
+
+    assert (first.json(), second.json()) == ({"result": "updated"}, {"result": "stale"})
+    assert len(system_notes(workitem)) == 1
+
+
+def test_an_update_without_a_lock_version_is_still_applied(client, openproject, workitem):
+    event = work_package_event(12, "Closed")
+    del event["work_package"]["lockVersion"]
+
+    response = signed_post(client, openproject, event)
+
+    assert response.json() == {"result": "updated"}
