@@ -115,10 +115,16 @@ class Connector(ABC):
         config: dict[str, Any],
         secrets: dict[str, Any],
         save_secrets: Callable[[dict[str, Any]], None] | None = None,
+        load_secrets: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.config = config
         self.secrets = secrets
         self._save_secrets = save_secrets
+        self._load_secrets = load_secrets
+
+    def stored_secrets(self) -> dict[str, Any]:
+        """The secrets as stored now: another worker may have renewed them meanwhile."""
+        return self._load_secrets() if self._load_secrets is not None else self.secrets
 
     def save_secrets(self, secrets: dict[str, Any]) -> None:
         """Persist changed secrets (e.g. refreshed OAuth tokens), encrypted, for later deliveries."""

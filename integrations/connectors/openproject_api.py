@@ -258,12 +258,21 @@ class OpenProjectApi:
                 permanent=True,
                 error_class=ErrorClass.AUTH,
             )
-        tokens = oauth.refresh_tokens(
-            base_url=self.base_url,
-            client_id=self.connector.config.get("oauth_client_id", ""),
-            client_secret=secrets.get("oauth_client_secret", ""),
-            refresh_token=secrets["oauth_refresh_token"],
-        )
+        try:
+            tokens = oauth.refresh_tokens(
+                base_url=self.base_url,
+                client_id=self.connector.config.get("oauth_client_id", ""),
+                client_secret=secrets.get("oauth_client_secret", ""),
+                refresh_token=secrets["oauth_refresh_token"],
+            )
+        except ConnectorError:
+            # OpenProject rotates refresh tokens: if another worker refreshed first, ours was
+            # just spent. Its tokens are stored by now; use them instead of failing.
+            stored = self.connector.stored_secrets()
+            if stored.get("oauth_refresh_token") in (None, secrets["oauth_refresh_token"]):
+                raise
+            self.connector.secrets = stored
+            return stored["oauth_access_token"]
         self.connector.save_secrets({**self.connector.secrets, **tokens})
         return tokens["oauth_access_token"]
 
