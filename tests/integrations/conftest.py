@@ -2,6 +2,7 @@
 (the real task code, without a broker); HTTP is faked with `responses`."""
 
 import pytest
+import responses
 
 from app.celery import celery_app
 
@@ -17,3 +18,15 @@ def eager_celery():
 def committed(django_capture_on_commit_callbacks):
     """`with committed(): ...` runs the block's on-commit callbacks (enqueue → eager delivery)."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+RECEIVER_URL = "https://receiver.example.com/hook"
+
+
+@pytest.fixture
+def receiver():
+    """Fakes every HTTP call; POSTs to RECEIVER_URL succeed, anything unregistered fails as a
+    connection error (and is recorded as unmatched)."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.POST, RECEIVER_URL, json={"received": True})
+        yield rsps

@@ -15,10 +15,11 @@ from integrations.connectors.registry import registry
 from integrations.delivery import sync_deliver
 from integrations.models import ExternalLink, IntegrationSync, SyncAttempt
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
+from tests.integrations.conftest import RECEIVER_URL
 from workitems import services
 from workitems.models import WorkItem, WorkItemNote
 
-URL = "https://receiver.example.com/hook"
+URL = RECEIVER_URL
 TICKETS = "https://tickets.example.com/api/tickets"
 TOKEN = "tok-5f2e9c81d7a3"
 
@@ -41,13 +42,6 @@ class TicketConnector(Connector):
             raise ConnectorError(f"Tickets said: {response.text}", status_code=response.status_code)
         ticket = response.json()
         return DeliveryResult(external_id=str(ticket["id"]), external_url=ticket["url"], status_code=200)
-
-
-@pytest.fixture
-def receiver():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add(responses.POST, URL, json={"received": True})
-        yield rsps
 
 
 @pytest.fixture

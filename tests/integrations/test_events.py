@@ -7,7 +7,6 @@ import uuid
 from decimal import Decimal
 
 import pytest
-import responses
 from django.db import transaction
 
 from integrations.models import EventType, IntegrationSync
@@ -18,19 +17,12 @@ from tests.factories import (
     TenantIntegrationFactory,
     WorkItemFactory,
 )
+from tests.integrations.conftest import RECEIVER_URL
 from workitems import services
 from workitems.models import WorkItem
 
-URL = "https://receiver.example.com/hook"
+URL = RECEIVER_URL
 UTC = datetime.UTC
-
-
-@pytest.fixture
-def receiver():
-    """Fakes every HTTP call; nothing registered means any call is recorded as unmatched."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add(responses.POST, URL, json={"ok": True})
-        yield rsps
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ replay synced ones with the same event id."""
 import datetime
 
 import pytest
-import responses
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
@@ -14,16 +13,10 @@ from django_celery_beat.models import PeriodicTask
 from integrations import services
 from integrations.models import IntegrationSync
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
+from tests.integrations.conftest import RECEIVER_URL
 from workitems.models import WorkItem
 
-URL = "https://receiver.example.com/hook"
-
-
-@pytest.fixture
-def receiver():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add(responses.POST, URL, json={"received": True})
-        yield rsps
+URL = RECEIVER_URL
 
 
 @pytest.fixture
