@@ -172,7 +172,7 @@ def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetim
         if sync is None:
             return "gone"
         integration = sync.integration
-        hidden = secret_strings(integration.secrets_or_empty(), integration.config)
+        hidden = secret_strings(integration.secrets_or_empty())
         sync.attempts += 1
         sync.claimed_until = None
         error = outcome.error

@@ -109,7 +109,7 @@ def openproject_oauth_callback(request: HttpRequest) -> HttpResponse:
             integration=integration, code=code, code_verifier=verifier, redirect_uri=callback_url()
         )
     except (ConnectorError, SecretsUnreadable) as error:
-        text = scrub(str(error), secret_strings(integration.secrets_or_empty(), integration.config))
+        text = scrub(str(error), secret_strings(integration.secrets_or_empty()))
         messages.error(request, f"Connecting to OpenProject failed: {text} Nothing was stored.")
         return redirect(change_url(integration))
     if name:

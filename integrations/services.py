@@ -222,7 +222,7 @@ def integration_test_connection(*, integration: TenantIntegration) -> tuple[bool
     try:
         return True, integration_connector(integration=integration).test_connection()
     except (ConnectorError, SecretsUnreadable) as error:
-        return False, scrub(str(error), secret_strings(secrets, integration.config))
+        return False, scrub(str(error), secret_strings(secrets))
 
 
 def sync_attempts_prune(*, older_than_days: int | None = None) -> int:

@@ -137,7 +137,7 @@ def integration_poll(*, integration: TenantIntegration) -> str:
     try:
         result = _poll(integration)
     except (ConnectorError, SecretsUnreadable) as error:
-        message = scrub(str(error), secret_strings(integration.secrets_or_empty(), integration.config))
+        message = scrub(str(error), secret_strings(integration.secrets_or_empty()))
         result = f"Poll failed: {message}"
         logger.warning("poll failed integration=%s: %s", integration.pk, message)
     integration.last_polled_at, integration.last_poll_result = started, result
