@@ -1,13 +1,17 @@
 """The integration form: base fields plus the fields of the chosen kind.
 
 Secrets are never rendered back: a secret field shows whether a value is stored, and
-left blank it keeps that value.
+left blank it keeps that value — unless the integration now points elsewhere (another
+type, or another scheme, host or port in a destination field): stored secrets are never
+sent to a destination they were not entered for.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 
@@ -17,6 +21,8 @@ from integrations.crypto import SecretsUnreadable
 from integrations.models import SUBSCRIBABLE_EVENTS, TenantIntegration
 
 PREFIX = "cfg_"
+BLANK = (None, "", {})
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class TenantIntegrationForm(forms.ModelForm):
@@ -66,35 +72,82 @@ class TenantIntegrationForm(forms.ModelForm):
         if taken.exclude(pk=self.instance.pk).exists():
             self.add_error("name", f"An integration named “{name}” already exists for this tenant.")
 
+    def _same_kind(self) -> bool:
+        return not self.instance.pk or self.instance.integration_type == self.connector.kind
+
     def _stored_secrets(self) -> dict[str, Any]:
+        """The stored secrets, if they belong to the kind being edited (a type change drops them)."""
+        if not self._same_kind():
+            return {}
         try:
             return self.instance.secrets
         except SecretsUnreadable:
             return {}
+
+    def _destination_change(self, cleaned: dict[str, Any]) -> str:
+        """Why stored secrets may not follow this save, or '': the scheme, host or port of a
+        destination field changed (a change of path only keeps them)."""
+        stored_config = self.instance.config or {}
+        for name in self.connector.destination_fields:
+            old, new = stored_config.get(name), cleaned.get(PREFIX + name)
+            part = _origin_change(old, new) if old and new else ""
+            if part:
+                return f"The {self.fields[PREFIX + name].label}'s {part} changed"
+        return ""
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if self.connector is None:
             return cleaned
         stored_secrets = self._stored_secrets()
+        moved = self._destination_change(cleaned)
         values = {}
         for spec in self.connector.config_fields:
             value = cleaned.get(PREFIX + spec.name)
-            if spec.secret and value in (None, "", {}):
-                value = stored_secrets.get(spec.name, value)
+            if spec.secret and value in BLANK and stored_secrets.get(spec.name):
+                if moved:
+                    label = str(self.fields[PREFIX + spec.name].label)
+                    message = f"{moved}: enter the {label} again; stored secrets are not sent to a new destination."
+                    self.add_error(PREFIX + spec.name, message)
+                value = stored_secrets[spec.name]
             values[spec.name] = value
         before = {name: values.get(name) for name in self.connector.secret_field_names()}
         values = self.connector.clean_config(values, _PrefixedErrors(self))
         self.generated_secrets = {name: values[name] for name, old in before.items() if not old and values.get(name)}
         secret_names = self.connector.secret_field_names()
         # Keys no form field covers were written by Fieldhook itself (OAuth tokens, the
-        # connected account): a settings edit keeps them.
+        # connected account): a settings edit keeps them, a new destination or type does not.
         form_names = {spec.name for spec in self.connector.config_fields}
-        kept_config = {k: v for k, v in (self.instance.config or {}).items() if k not in form_names}
-        kept_secrets = {k: v for k, v in stored_secrets.items() if k not in form_names}
+        carry_over = self._same_kind() and not moved
+        kept_config = (
+            {k: v for k, v in (self.instance.config or {}).items() if k not in form_names} if carry_over else {}
+        )
+        kept_secrets = {k: v for k, v in stored_secrets.items() if k not in form_names} if carry_over else {}
         self.instance.config = {**kept_config, **{k: v for k, v in values.items() if k not in secret_names}}
         self.instance.secrets = {**kept_secrets, **{k: v for k, v in values.items() if k in secret_names}}
         return cleaned
+
+
+def _origin_change(old: str, new: str) -> str:
+    """'scheme', 'host' or 'port': the first part of the URLs' origins that differs, or ''."""
+    for part, before, after in zip(("scheme", "host", "port"), _origin(old), _origin(new), strict=True):
+        if before != after:
+            return part
+    return ""
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port, normalised: case, a trailing dot, IDNA, default ports."""
+    parts = urlsplit(str(url).strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    with contextlib.suppress(UnicodeError):  # not a valid IDNA name: compare it as written
+        host = host.encode("idna").decode("ascii")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, host, port or DEFAULT_PORTS.get(scheme)
 
 
 class _PrefixedErrors:

@@ -108,6 +108,9 @@ class Connector(ABC):
     # Connectors that update what an earlier event created get it as `event.existing`.
     uses_external_links: ClassVar[bool] = False
     config_fields: ClassVar[list[ConfigField]] = []
+    # Config fields (URLs) naming where the credentials are sent: when their scheme, host or
+    # port changes, the form drops the stored secrets and asks for them again.
+    destination_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

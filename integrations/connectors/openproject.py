@@ -53,6 +53,7 @@ class OpenProjectConnector(Connector):
     description = "Creates a work package per work item, moves it with the status, and comments on other changes."
     default_rate_per_second = 15
     uses_external_links = True
+    destination_fields = ("base_url",)
     config_fields = [
         ConfigField(
             "base_url",

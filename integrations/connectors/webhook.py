@@ -48,6 +48,7 @@ class WebhookConnector(Connector):
     kind = "webhook"
     label = "Webhook (n8n, Zapier, Make, any URL)"
     description = "POSTs each event as JSON to one URL."
+    destination_fields = ("url",)
     config_fields = [
         ConfigField(
             "url",

@@ -222,6 +222,59 @@ def test_saving_with_blank_secret_fields_keeps_the_stored_secrets(superuser_clie
     assert saved.secrets == {"headers": {"X-API-Key": HEADER_SECRET}, "basic_password": BASIC_PASSWORD}
 
 
+NOT_SENT = "stored secrets are not sent to a new destination."
+
+
+@pytest.mark.parametrize(
+    ("url", "part"),
+    [
+        ("https://hooks.example.net/webhook/fieldhook", "host"),
+        ("https://n8n.example.com:8443/webhook/fieldhook", "port"),
+        ("http://n8n.example.com/webhook/fieldhook", "scheme"),
+    ],
+    ids=["host", "port", "scheme"],
+)
+def test_a_new_destination_with_blank_secret_fields_is_refused_on_each_of_them(
+    superuser_client, tenant, saved, url, part
+):
+    data = form_data(tenant, cfg_basic_username="fieldhook", cfg_url=url)
+
+    response = superuser_client.post(change_url(saved), data)
+
+    assert response.status_code == 200
+    assert form_errors(response) == {
+        "cfg_headers": [f"The Receiver URL's {part} changed: enter the Secret headers again; {NOT_SENT}"],
+        "cfg_basic_password": [f"The Receiver URL's {part} changed: enter the Basic auth password again; {NOT_SENT}"],
+    }
+    saved.refresh_from_db()
+    assert saved.config["url"] == RECEIVER
+    assert saved.secrets == {"headers": {"X-API-Key": HEADER_SECRET}, "basic_password": BASIC_PASSWORD}
+
+
+def test_a_new_destination_is_saved_with_the_secrets_entered_again(superuser_client, tenant, saved):
+    data = with_secrets(tenant) | {"cfg_url": "https://hooks.example.net/fieldhook", "cfg_headers": '{"X-Key": "n3w"}'}
+
+    response = superuser_client.post(change_url(saved), data)
+
+    assert response.status_code == 302, form_errors(response)
+    saved.refresh_from_db()
+    assert saved.config["url"] == "https://hooks.example.net/fieldhook"
+    assert saved.secrets == {"headers": {"X-Key": "n3w"}, "basic_password": BASIC_PASSWORD}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://N8N.Example.COM:443/webhook/fieldhook", "https://n8n.example.com./other/path?x=1"],
+    ids=["case-and-default-port", "trailing-dot-and-path"],
+)
+def test_the_same_origin_written_differently_keeps_the_stored_secrets(superuser_client, tenant, saved, url):
+    response = superuser_client.post(change_url(saved), form_data(tenant, cfg_basic_username="fieldhook", cfg_url=url))
+
+    assert response.status_code == 302, form_errors(response)
+    saved.refresh_from_db()
+    assert saved.secrets == {"headers": {"X-API-Key": HEADER_SECRET}, "basic_password": BASIC_PASSWORD}
+
+
 def test_saving_a_new_secret_value_replaces_the_stored_one(superuser_client, tenant, saved):
     data = form_data(tenant, cfg_basic_username="fieldhook", cfg_basic_password="n3w-basic-pass")
 

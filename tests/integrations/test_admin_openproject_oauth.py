@@ -407,7 +407,8 @@ def test_the_callback_sends_a_visitor_without_a_staff_login_to_the_admin_login(c
     assert_nothing_stored(integration)
 
 
-def test_saving_the_settings_keeps_the_oauth_tokens_and_the_connected_account(owner_client, tenant):
+def connected_integration(tenant) -> TenantIntegration:
+    """An OAuth integration connected as Ana Admin, with tokens stored."""
     integration = openproject_integration(tenant, oauth_connected_as="Ana Admin")
     integration.secrets = {
         **integration.secrets,
@@ -416,7 +417,12 @@ def test_saving_the_settings_keeps_the_oauth_tokens_and_the_connected_account(ow
         "oauth_expires_at": time.time() + 3600,
     }
     integration.save()
-    settings_form = {
+    return integration
+
+
+def settings_form(tenant, **overrides) -> dict:
+    """A POST of the OAuth integration's settings with every secret field left blank."""
+    return {
         "tenant": tenant.pk,
         "name": "OpenProject (renamed)",
         "integration_type": "openproject",
@@ -435,9 +441,14 @@ def test_saving_the_settings_keeps_the_oauth_tokens_and_the_connected_account(ow
         "cfg_assignee_map": "{}",
         "cfg_poll_enabled": "on",
         "cfg_poll_interval_seconds": "300",
+        **overrides,
     }
 
-    response = owner_client.post(change_url(integration), settings_form)
+
+def test_saving_the_settings_keeps_the_oauth_tokens_and_the_connected_account(owner_client, tenant):
+    integration = connected_integration(tenant)
+
+    response = owner_client.post(change_url(integration), settings_form(tenant))
 
     integration.refresh_from_db()
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -445,3 +456,74 @@ def test_saving_the_settings_keeps_the_oauth_tokens_and_the_connected_account(ow
     assert integration.secrets["oauth_refresh_token"] == REFRESH_TOKEN
     assert integration.secrets["oauth_client_secret"] == CLIENT_SECRET
     assert integration.config["oauth_connected_as"] == "Ana Admin"
+
+
+def test_moving_to_a_path_on_the_same_host_keeps_the_tokens(owner_client, tenant):
+    integration = connected_integration(tenant)
+
+    response = owner_client.post(change_url(integration), settings_form(tenant, cfg_base_url=BASE_URL + "/openproject"))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    integration.refresh_from_db()
+    assert integration.config["base_url"] == BASE_URL + "/openproject"
+    assert integration.secrets["oauth_access_token"] == ACCESS_TOKEN
+    assert integration.config["oauth_connected_as"] == "Ana Admin"
+
+
+def test_another_host_with_blank_secrets_is_refused_and_keeps_everything(owner_client, tenant):
+    integration = connected_integration(tenant)
+
+    response = owner_client.post(
+        change_url(integration), settings_form(tenant, cfg_base_url="https://openproject.example.net")
+    )
+
+    assert response.status_code == 200
+    not_sent = "stored secrets are not sent to a new destination."
+    assert response.context["adminform"].form.errors == {
+        "cfg_oauth_client_secret": [
+            f"The OpenProject URL's host changed: enter the OAuth client secret again; {not_sent}"
+        ],
+        "cfg_webhook_secret": [f"The OpenProject URL's host changed: enter the Webhook secret again; {not_sent}"],
+    }
+    stored = TenantIntegration.objects.get(pk=integration.pk)
+    assert stored.config["base_url"] == BASE_URL
+    assert stored.secrets["oauth_refresh_token"] == REFRESH_TOKEN
+
+
+def test_another_host_with_the_secrets_entered_again_drops_the_tokens_and_the_account(owner_client, tenant):
+    integration = connected_integration(tenant)
+    data = settings_form(
+        tenant,
+        cfg_base_url="https://openproject.example.net",
+        cfg_oauth_client_secret="other-client-secret",
+        cfg_webhook_secret="other-webhook-secret",
+    )
+
+    response = owner_client.post(change_url(integration), data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    integration.refresh_from_db()
+    assert integration.secrets == {
+        "oauth_client_secret": "other-client-secret",
+        "webhook_secret": "other-webhook-secret",
+    }
+    assert "oauth_connected_as" not in integration.config
+    page = owner_client.get(change_url(integration))
+    assert "OAuth: not connected" in page.text
+
+
+def test_changing_the_type_drops_every_secret_of_the_old_type(owner_client, tenant):
+    integration = connected_integration(tenant)
+    data = settings_form(tenant, integration_type="webhook", cfg_url="https://n8n.example.com/webhook/fieldhook")
+
+    response = owner_client.post(change_url(integration), data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    integration.refresh_from_db()
+    assert integration.integration_type == "webhook"
+    assert integration.secrets == {}
+    assert integration.config == {
+        "url": "https://n8n.example.com/webhook/fieldhook",
+        "basic_username": "",
+        "sign": False,
+    }
