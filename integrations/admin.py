@@ -16,6 +16,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from integrations import oauth_views, resilience, services
 from integrations.connectors.base import ConnectorError
@@ -91,14 +92,15 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         # Before the model's own URLs, whose "<path:object_id>/" would otherwise catch this path.
         connect = path(
             "<path:object_id>/oauth/openproject/connect/",
-            self.admin_site.admin_view(self.openproject_connect_view),
+            self.admin_site.admin_view(require_POST(self.openproject_connect_view)),
             name="integrations_tenantintegration_openproject_connect",
         )
         return [connect, *super().get_urls()]
 
     def openproject_connect_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
-        """Start OAuth: a GET is enough, it only writes a state into the user's own session;
-        nothing is stored on the integration before the callback checks that state."""
+        """Start OAuth: a POST with the CSRF token (a GET answers 405), so that a link or an
+        image elsewhere cannot start a flow in the admin's session. Nothing is stored on the
+        integration before the callback checks the state."""
         integration = self.get_object(request, unquote(object_id))
         if (
             integration is None

@@ -3,6 +3,7 @@ the callback (state checked, code exchanged, tokens stored encrypted, the user's
 and what the change page shows. OpenProject's /oauth/token and /api/v3/users/me are faked
 with `responses`; Acme's owner is a staff tenant admin, Globex belongs to the outsider."""
 
+import re
 import time
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -10,6 +11,7 @@ import pytest
 import responses
 from django.contrib import messages
 from django.contrib.messages import get_messages
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -79,7 +81,7 @@ def connect_url(integration) -> str:
 
 def start(client, integration) -> dict[str, str]:
     """Start the flow; returns the authorize URL's query parameters."""
-    response = client.get(connect_url(integration))
+    response = client.post(connect_url(integration))
     assert response.status_code == 302, response
     return {name: values[0] for name, values in parse_qs(urlsplit(response.url).query).items()}
 
@@ -110,9 +112,10 @@ def test_the_change_page_offers_to_connect_an_oauth_integration(owner_client, in
     response = owner_client.get(change_url(integration))
 
     assert response.status_code == 200
-    assert f'<a href="{connect_url(integration)}" class="openproject-connect">Connect to OpenProject</a>' in (
-        response.text
-    )
+    form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', response.text, re.DOTALL)
+    assert form.group(1) == connect_url(integration)
+    assert 'name="csrfmiddlewaretoken"' in form.group(2)
+    assert '<button type="submit" class="openproject-connect">Connect to OpenProject</button>' in form.group(2)
     assert "OAuth: not connected — use &#x27;Connect to OpenProject&#x27;" in response.text
 
 
@@ -121,7 +124,7 @@ def test_the_change_page_of_an_api_key_integration_offers_no_connect(owner_clien
 
     response = owner_client.get(change_url(integration))
 
-    assert "Connect to OpenProject</a>" not in response.text
+    assert "Connect to OpenProject</button>" not in response.text
     assert "API key (Basic)" in response.text
 
 
@@ -159,7 +162,7 @@ def test_the_health_fieldset_shows_the_last_poll(owner_client, integration):
 
 
 def test_connect_sends_the_browser_to_openproject_with_state_and_challenge(owner_client, integration):
-    response = owner_client.get(connect_url(integration))
+    response = owner_client.post(connect_url(integration))
 
     assert response.status_code == 302
     parts = urlsplit(response.url)
@@ -176,6 +179,23 @@ def test_connect_sends_the_browser_to_openproject_with_state_and_challenge(owner
     assert time.time() - created < 5
 
 
+def test_a_get_does_not_start_the_flow(owner_client, integration):
+    response = owner_client.get(connect_url(integration))
+
+    assert response.status_code == 405
+    assert SESSION_KEY not in owner_client.session
+
+
+def test_a_post_without_the_csrf_token_does_not_start_the_flow(owner, integration):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff(owner))
+
+    response = client.post(connect_url(integration))
+
+    assert response.status_code == 403
+    assert SESSION_KEY not in client.session
+
+
 def test_each_connect_gets_its_own_state(owner_client, integration):
     first, second = start(owner_client, integration), start(owner_client, integration)
 
@@ -186,7 +206,7 @@ def test_each_connect_gets_its_own_state(owner_client, integration):
 def test_connect_without_the_oauth_method_explains_what_to_do(owner_client, tenant):
     integration = openproject_integration(tenant, auth_method="api_key_bearer")
 
-    response = owner_client.get(connect_url(integration))
+    response = owner_client.post(connect_url(integration))
 
     assert response.status_code == 302
     assert response.url == change_url(integration)
@@ -204,7 +224,7 @@ def test_connect_without_a_client_secret_explains_what_to_do(owner_client, tenan
     integration.secrets = {}
     integration.save(update_fields=["secrets_encrypted"])
 
-    response = owner_client.get(connect_url(integration))
+    response = owner_client.post(connect_url(integration))
 
     assert response.url == change_url(integration)
     [(level, text)] = shown(response)
@@ -213,7 +233,7 @@ def test_connect_without_a_client_secret_explains_what_to_do(owner_client, tenan
 
 
 def test_another_tenants_admin_cannot_start_the_flow(outsider_client, integration):
-    response = outsider_client.get(connect_url(integration))
+    response = outsider_client.post(connect_url(integration))
 
     assert response.status_code == 404
     assert SESSION_KEY not in outsider_client.session
@@ -222,7 +242,7 @@ def test_another_tenants_admin_cannot_start_the_flow(outsider_client, integratio
 def test_connect_is_refused_for_an_integration_of_another_kind(owner_client, tenant):
     webhook = TenantIntegrationFactory(tenant=tenant, name="n8n")
 
-    assert owner_client.get(connect_url(webhook)).status_code == 404
+    assert owner_client.post(connect_url(webhook)).status_code == 404
 
 
 # --- The callback ---------------------------------------------------------------------------
