@@ -30,6 +30,8 @@ from integrations.views import sync_health
 from tenants.admin import TenantScopedAdminMixin
 from workitems.models import WorkItem
 
+GENERATED_SECRETS_KEY = "integrations_generated_secrets"  # session: {integration pk: {field: secret}}
+
 
 @admin.register(TenantIntegration)
 class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
@@ -115,6 +117,8 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return oauth_views.oauth_start(request, integration=integration)
 
     def render_change_form(self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and request.method == "GET":
+            context["generated_secrets"] = self._pop_generated_secrets(request, obj)
         if obj is not None and oauth_views.oauth_offered(integration=obj) and self.has_change_permission(request, obj):
             context["openproject_connect_url"] = reverse(
                 "admin:integrations_tenantintegration_openproject_connect", args=[obj.pk]
@@ -130,11 +134,30 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         if obj.is_active:
             services.integration_clear_pause(integration=obj)
         super().save_model(request, obj, form, change)
-        for name, value in form.generated_secrets.items():
-            messages.warning(
-                request,
-                f"Generated {name.replace('_', ' ')}: {value} — copy it into the receiver now; it is never shown again.",
-            )
+        if form.generated_secrets:
+            # Kept in the server-side session for one display, never in a message: the
+            # message storage may be a cookie.
+            pending = request.session.get(GENERATED_SECRETS_KEY, {})
+            request.session[GENERATED_SECRETS_KEY] = {**pending, str(obj.pk): form.generated_secrets}
+
+    def response_add(self, request: HttpRequest, obj: TenantIntegration, post_url_continue=None):
+        return self._show_generated_secrets(request, obj, super().response_add(request, obj, post_url_continue))
+
+    def response_change(self, request: HttpRequest, obj: TenantIntegration):
+        return self._show_generated_secrets(request, obj, super().response_change(request, obj))
+
+    def _show_generated_secrets(self, request: HttpRequest, obj: TenantIntegration, response):
+        """After a save that generated a secret, go to the change page, which shows it once."""
+        if isinstance(response, HttpResponseRedirect) and str(obj.pk) in request.session.get(GENERATED_SECRETS_KEY, {}):
+            return redirect(oauth_views.change_url(obj))
+        return response
+
+    def _pop_generated_secrets(self, request: HttpRequest, obj: TenantIntegration) -> list[tuple[str, str]]:
+        pending = request.session.get(GENERATED_SECRETS_KEY, {})
+        generated = pending.pop(str(obj.pk), {})
+        if generated:
+            request.session[GENERATED_SECRETS_KEY] = pending
+        return [(name.replace("_", " "), value) for name, value in generated.items()]
 
     @admin.display(description="Events")
     def events(self, obj: TenantIntegration) -> str:

@@ -11,6 +11,7 @@ import pytest
 import responses
 from django.contrib import messages
 from django.contrib.messages import get_messages
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.test import Client
 from django.urls import reverse
 
@@ -285,16 +286,48 @@ def test_saving_a_new_secret_value_replaces_the_stored_one(superuser_client, ten
     assert saved.secrets == {"headers": {"X-API-Key": HEADER_SECRET}, "basic_password": "n3w-basic-pass"}
 
 
-def test_a_generated_signing_secret_is_shown_once_and_stored(superuser_client, tenant):
-    response = superuser_client.post(ADD, form_data(tenant, cfg_sign="on"), follow=True)
+def test_a_generated_signing_secret_is_stored(superuser_client, tenant):
+    superuser_client.post(ADD, form_data(tenant, cfg_sign="on"))
 
     integration = TenantIntegration.objects.get(tenant=tenant)
-    secret = integration.secrets["signing_secret"]
-    assert secret.startswith("whsec_")
+    assert integration.secrets["signing_secret"].startswith("whsec_")
     assert integration.config["sign"] is True
-    warnings = [str(m) for m in response.context["messages"] if m.level == messages.WARNING]
-    assert len(warnings) == 1
-    assert f"Generated signing secret: {secret} — copy it into the receiver now" in warnings[0]
+
+
+@pytest.mark.parametrize("button", ["_save", "_addanother", "_continue"])
+def test_a_generated_signing_secret_is_shown_once_on_the_change_page(superuser_client, tenant, button):
+    saved = superuser_client.post(ADD, form_data(tenant, cfg_sign="on", **{button: "1"}))
+    integration = TenantIntegration.objects.get(tenant=tenant)
+    secret = integration.secrets["signing_secret"]
+
+    first, second = superuser_client.get(saved.url), superuser_client.get(saved.url)
+
+    assert saved.url == change_url(integration)
+    shown = f"Generated signing secret: <code>{secret}</code> — copy it into the receiver now; it is never shown again."
+    assert first.text.count(secret) == 1
+    assert shown in first.text
+    assert secret not in second.text
+
+
+def cookies_set(response) -> list[str]:
+    """Every cookie the response sets, as sent, plus the messages cookie decoded (it may be compressed)."""
+    values = [morsel.OutputString() for morsel in response.cookies.values()]
+    if "messages" in response.cookies:
+        decoded = CookieStorage(response.wsgi_request)._decode(response.cookies["messages"].value)
+        values += [str(message) for message in decoded or []]
+    return values
+
+
+def test_a_generated_signing_secret_never_travels_in_a_cookie(superuser_client, tenant):
+    saved = superuser_client.post(ADD, form_data(tenant, cfg_sign="on"))
+    secret = TenantIntegration.objects.get(tenant=tenant).secrets["signing_secret"]
+    page = superuser_client.get(saved.url)
+
+    assert secret in page.text
+    cookies = cookies_set(saved) + cookies_set(page)
+    assert any("was added successfully" in cookie for cookie in cookies), "the messages cookie is decoded"
+    for encoded in (secret, secret.removeprefix("whsec_")):
+        assert not any(encoded in cookie for cookie in cookies)
 
 
 def test_a_stored_signing_secret_is_not_shown_again_on_the_next_save(superuser_client, tenant):
