@@ -176,6 +176,7 @@ def integration_connector(*, integration: TenantIntegration):
         secrets=integration.secrets,
         save_secrets=lambda values: integration_secrets_save(integration=integration, secrets=values),
         load_secrets=lambda: TenantIntegration.objects.get(pk=integration.pk).secrets_or_empty(),
+        cache_namespace=str(integration.uuid),
     )
 
 

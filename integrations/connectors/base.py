@@ -119,9 +119,13 @@ class Connector(ABC):
         secrets: dict[str, Any],
         save_secrets: Callable[[dict[str, Any]], None] | None = None,
         load_secrets: Callable[[], dict[str, Any]] | None = None,
+        cache_namespace: str = "",
     ) -> None:
         self.config = config
         self.secrets = secrets
+        # Prefix of this integration's cache keys: what one integration's credentials may see
+        # (or failed to see) is never served to another, even on the same host.
+        self.cache_namespace = cache_namespace
         self._save_secrets = save_secrets
         self._load_secrets = load_secrets
 

@@ -151,9 +151,14 @@ class OpenProjectApi:
 
     # --- Cached look-ups and batched reads -----------------------------------------------------
 
+    def cache_key(self, what: str, *parts: str) -> str:
+        """Per integration (what its API user may see) and per instance (a new URL starts afresh)."""
+        scope = digest("|".join([self.connector.cache_namespace, self.base_url, *parts]))
+        return f"openproject:{what}:{scope}"
+
     def statuses(self) -> list[dict[str, Any]]:
-        """Every status (id, name, isClosed), cached per instance for 10 minutes."""
-        key = f"openproject:statuses:{digest(self.base_url)}"
+        """Every status (id, name, isClosed), cached per integration for 10 minutes."""
+        key = self.cache_key("statuses")
         statuses = cache.get(key)
         if statuses is None:
             found = self.read("/api/v3/statuses", what="the status list", not_found="OpenProject has no /statuses.")
@@ -165,8 +170,8 @@ class OpenProjectApi:
         return statuses
 
     def user_id_by_email(self, email: str) -> int | None:
-        """The user whose email or login is `email`, cached for an hour (a miss too)."""
-        key = f"openproject:user:{digest(self.base_url + '|' + email.casefold())}"
+        """The user whose email or login is `email`, cached per integration for an hour (a miss too)."""
+        key = self.cache_key("user", email.casefold())
         cached = cache.get(key)
         if cached is not None:
             return cached or None
