@@ -4,10 +4,11 @@ from django.core.validators import slug_re
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from tenants.models import Tenant
-from tenants.selectors import tenants_for_user
+from tenants.models import Membership, Tenant
+from tenants.selectors import membership_role, tenants_for_user
 
 TENANT_HEADER = "X-Tenant"
 
@@ -56,6 +57,19 @@ class TenantScopedViewMixin:
     @property
     def is_schema_generation(self) -> bool:
         return getattr(self, "swagger_fake_view", False)
+
+
+class DeleteNeedsTenantAdmin(BasePermission):
+    """Members read, create and update; deleting needs the admin role in the tenant acted for.
+
+    Checked on the object, after the tenant-scoped look-up: another tenant's object stays a 404."""
+
+    message = "Deleting needs the admin role in this tenant."
+
+    def has_object_permission(self, request: Request, view, obj) -> bool:
+        if request.method != "DELETE":
+            return True
+        return membership_role(user=request.user, tenant=view.tenant) == Membership.Role.ADMIN
 
 
 class TenantAwareAutoSchema(AutoSchema):

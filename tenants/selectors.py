@@ -16,3 +16,8 @@ def tenants_administered_by(*, user: AbstractBaseUser) -> QuerySet[Tenant]:
     return Tenant.objects.filter(
         memberships__user=user, memberships__role=Membership.Role.ADMIN, is_active=True
     ).distinct()
+
+
+def membership_role(*, user: AbstractBaseUser, tenant: Tenant) -> str | None:
+    """The user's role in the tenant, or None when they are not a member."""
+    return Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()

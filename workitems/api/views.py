@@ -8,10 +8,11 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from tenants.api import TenantScopedViewMixin
+from tenants.api import DeleteNeedsTenantAdmin, TenantScopedViewMixin
 from workitems import selectors, services
 from workitems.api.filters import WorkItemFilter
 from workitems.api.serializers import (
@@ -24,11 +25,13 @@ from workitems.api.serializers import (
 from workitems.models import Customer, CustomerAsset, DropoffPoint, WorkItem
 
 WRITE_METHODS = ["get", "post", "patch", "delete", "head", "options"]
+PERMISSIONS = [IsAuthenticated, DeleteNeedsTenantAdmin]
 
 
 class WorkItemViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
-    """Work items of the caller's tenant. Change `status` with PATCH."""
+    """Work items of the caller's tenant. Change `status` with PATCH; DELETE needs the tenant's admin role."""
 
+    permission_classes = PERMISSIONS
     serializer_class = WorkItemSerializer
     filterset_class = WorkItemFilter
     search_fields = ["reference_id", "description", "customer__name"]
@@ -71,8 +74,10 @@ class WorkItemViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
 
 
 class TenantOwnedViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
-    """CRUD on a simple tenant-owned model; subclasses name the model and its selector."""
+    """CRUD on a simple tenant-owned model; subclasses name the model and its selector.
+    DELETE needs the tenant's admin role."""
 
+    permission_classes = PERMISSIONS
     model: type
     selector: staticmethod
     http_method_names = WRITE_METHODS
