@@ -84,6 +84,9 @@ class TenantIntegrationForm(forms.ModelForm):
         except SecretsUnreadable:
             return {}
 
+    def _label(self, name: str) -> str:
+        return str(self.fields[PREFIX + name].label or name.replace("_", " "))
+
     def _destination_change(self, cleaned: dict[str, Any]) -> str:
         """Why stored secrets may not follow this save, or '': the scheme, host or port of a
         destination field changed (a change of path only keeps them)."""
@@ -92,7 +95,7 @@ class TenantIntegrationForm(forms.ModelForm):
             old, new = stored_config.get(name), cleaned.get(PREFIX + name)
             part = _origin_change(old, new) if old and new else ""
             if part:
-                return f"The {self.fields[PREFIX + name].label}'s {part} changed"
+                return f"The {self._label(name)}'s {part} changed"
         return ""
 
     def clean(self) -> dict[str, Any]:
@@ -106,8 +109,10 @@ class TenantIntegrationForm(forms.ModelForm):
             value = cleaned.get(PREFIX + spec.name)
             if spec.secret and value in BLANK and stored_secrets.get(spec.name):
                 if moved:
-                    label = str(self.fields[PREFIX + spec.name].label)
-                    message = f"{moved}: enter the {label} again; stored secrets are not sent to a new destination."
+                    message = (
+                        f"{moved}: enter the {self._label(spec.name)} again; "
+                        "stored secrets are not sent to a new destination."
+                    )
                     self.add_error(PREFIX + spec.name, message)
                 value = stored_secrets[spec.name]
             values[spec.name] = value
