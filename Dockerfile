@@ -26,9 +26,11 @@ RUN mkdir -p var && chown fieldhook:fieldhook var
 
 USER fieldhook
 
-# Build-only dummy key: settings refuse to load without SECRET_KEY when DEBUG is off.
-# Nothing is persisted from it; the real key comes from the environment at run time.
-RUN SECRET_KEY=build-only-collectstatic-dummy DEBUG=0 python manage.py collectstatic --noinput
+# Settings refuse to load with DEBUG off without real keys: collectstatic gets throwaway random ones.
+# Nothing is persisted from them; the real keys come from the environment at run time.
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    FIELD_ENCRYPTION_KEYS="$(python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" \
+    DEBUG=0 python manage.py collectstatic --noinput
 
 EXPOSE 8000
 

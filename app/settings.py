@@ -8,7 +8,8 @@ for PostgreSQL and Redis.
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+
+from app.production import DEV_SECRET_KEY, encryption_keys_check, secret_key_check
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -19,11 +20,8 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-dev-only-key-never-use-in-production"  # noqa: S105 (DEBUG only)
+# Django's signing key; with DEBUG on a fixed dev key stands in (checked under "Security / production").
+SECRET_KEY = env.str("SECRET_KEY", default="") or (DEV_SECRET_KEY if DEBUG else "")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -179,6 +177,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes each task's last_run_at as soon as it sends it (default: every 3 minutes), so
+# /healthz can tell from the database that beat is running.
+CELERY_BEAT_SYNC_EVERY = 1
 
 # --- Fieldhook ----------------------------------------------------------------
 FIELDHOOK_ADMIN_USERNAME = env.str("FIELDHOOK_ADMIN_USERNAME", default="admin")
@@ -216,12 +217,47 @@ CIRCUIT_RECOVERY_SECONDS = env.float("CIRCUIT_RECOVERY_SECONDS", default=60.0)
 INTEGRATION_MAX_IN_FLIGHT = env.int("INTEGRATION_MAX_IN_FLIGHT", default=4)
 # An integration whose deliveries all failed for this long is paused.
 AUTO_PAUSE_AFTER_HOURS = env.float("AUTO_PAUSE_AFTER_HOURS", default=72.0)
-# Bearer token required by /metrics (empty: open, e.g. behind a private network).
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Redis key prefix of the shared delivery counters behind /metrics.
 METRICS_KEY_PREFIX = env.str("METRICS_KEY_PREFIX", default="fieldhook:metrics")
 # Public base URL of this Fieldhook, for links back from external systems.
 FIELDHOOK_BASE_URL = env.str("FIELDHOOK_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Security / production ------------------------------------------------------
+# With DEBUG off, refuse to start with a missing, placeholder or short SECRET_KEY or without
+# FIELD_ENCRYPTION_KEYS (docs/operations.md, "Production settings", shows how to generate them).
+if not DEBUG:
+    secret_key_check(key=SECRET_KEY)
+encryption_keys_check(keys=FIELD_ENCRYPTION_KEYS, required=not DEBUG)
+# HTTPS. Behind a TLS-terminating proxy, name the header it sets to "https" (e.g. X-Forwarded-Proto);
+# only when the proxy always overwrites that header, or clients could claim https themselves.
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (
+    (f"HTTP_{_proxy_ssl_header.upper().replace('-', '_')}", "https") if _proxy_ssl_header else None
+)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Called over plain http inside the private network (container healthcheck, Prometheus): not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+# Preloading commits the whole registrable domain to HTTPS in browsers (hstspreload.org), hard to
+# undo: opt-in, and its deploy-check reminder (security.W021) is silenced while it is off.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# /metrics: with METRICS_TOKEN only for `Authorization: Bearer <token>`; without it, open only
+# when METRICS_PUBLIC is on (default: with DEBUG), else 403.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=DEBUG)
+# Throttles count per client address: REMOTE_ADDR, or behind NUM_PROXIES reverse proxies that each
+# append to X-Forwarded-For, the address the outermost one saw (clients cannot spoof it then).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+# POST /api/v1/auth/token/ per client address ("<n>/second|minute|hour|day"); more answer 429.
+API_TOKEN_THROTTLE_RATE = env.str("API_TOKEN_THROTTLE_RATE", default="10/minute")
+# Admin logins: after this many failures from one address within the window, 429 until it ends.
+ADMIN_LOGIN_MAX_FAILURES = env.int("ADMIN_LOGIN_MAX_FAILURES", default=10)
+ADMIN_LOGIN_FAILURE_WINDOW_SECONDS = env.int("ADMIN_LOGIN_FAILURE_WINDOW_SECONDS", default=300)
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from app.health import healthz
+from app.throttling import admin_login
 from integrations.metrics import metrics_view
 from integrations.oauth_views import openproject_oauth_callback
 
@@ -13,6 +14,8 @@ admin.site.site_title = "Fieldhook admin"
 admin.site.index_title = "Work items and integrations"
 
 urlpatterns = [
+    # Before the admin's own login/ route: the same view, throttled per client address.
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("app.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -42,8 +42,12 @@ def bench_env(*, db_name: str, redis_db: int, **extra: str) -> dict[str, str]:
         "DATABASE_URL": f"postgres://postgres:postgres@127.0.0.1:5432/{db_name}",
         "CELERY_BROKER_URL": redis_url,
         "REDIS_URL": redis_url,
-        "SECRET_KEY": "bench-only-secret-key",
+        # Production settings refuse short keys and want encryption keys; these are public, for benchmarks only.
+        "SECRET_KEY": "bench-only-secret-key-long-enough-for-the-production-check",
+        "FIELD_ENCRYPTION_KEYS": "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleTA=",
         "DEBUG": "0",
+        # The in-process API client speaks plain http.
+        "SECURE_SSL_REDIRECT": "0",
         "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
         # The receivers run on loopback over plain http: allow exactly that through the SSRF guard.
         "INTEGRATIONS_ALLOWED_NETWORKS": "127.0.0.0/8",

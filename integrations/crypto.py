@@ -1,7 +1,8 @@
 """Secrets at rest: MultiFernet over FIELD_ENCRYPTION_KEYS (the first key encrypts, all decrypt).
 
-Without configured keys, one key is derived from SECRET_KEY so the embedded mode works;
-production sets FIELD_ENCRYPTION_KEYS (see docs/operations.md for rotation).
+Without configured keys, one key is derived from SECRET_KEY so the embedded mode works; with
+DEBUG off the settings refuse to start without FIELD_ENCRYPTION_KEYS (docs/operations.md:
+generation, rotation, and moving off the derived key).
 """
 
 import base64

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from tenants.models import Membership
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
-from tests.helpers import logged_in, staff
+from tests.helpers import closed_port, logged_in, staff
 
 
 @pytest.fixture
@@ -72,3 +72,14 @@ def superuser_client(db) -> Client:
 def owner_client(owner) -> Client:
     """The tenant's owner (role admin) in the admin, as staff without model permissions."""
     return logged_in(staff(owner))
+
+
+@pytest.fixture
+def cache_down(settings):
+    """The default cache points at Redis on a closed port."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+        }
+    }

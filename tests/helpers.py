@@ -1,5 +1,7 @@
 """Small helpers shared by the test modules."""
 
+import socket
+
 from django.test import Client
 
 
@@ -15,3 +17,10 @@ def staff(user):
     user.is_staff = True
     user.save(update_fields=["is_staff"])
     return user
+
+
+def closed_port() -> int:
+    """A local port nobody listens on: a dependency pointed there is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

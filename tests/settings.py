@@ -11,7 +11,9 @@ os.environ["DATABASE_URL"] = os.environ.get(
 )
 os.environ["CELERY_BROKER_URL"] = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+# Valid production-grade values (DEBUG is off here too), known to everyone: tests only.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-long-enough-for-the-production-check")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTA=")
 os.environ["DEBUG"] = "0"
 
 from app.settings import *  # noqa: F403
@@ -22,6 +24,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":  # noqa: F
 # Tests talk to receivers on loopback over plain http.
 INTEGRATIONS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 INTEGRATIONS_ALLOW_HTTP = True
+
+# The test client speaks plain http; the HTTPS redirect has tests of its own.
+SECURE_SSL_REDIRECT = False
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

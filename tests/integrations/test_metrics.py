@@ -33,6 +33,7 @@ def metrics_prefix(settings):
     prefix = f"fieldhook:test-metrics:{uuid.uuid4().hex}"
     settings.METRICS_KEY_PREFIX = prefix
     settings.METRICS_TOKEN = ""
+    settings.METRICS_PUBLIC = True  # most tests scrape without a token; access has tests of its own
     redis_url = settings.REDIS_URL
     metrics.reset_process_state()
     yield prefix
@@ -286,6 +287,23 @@ def test_metrics_answers_a_scraper_with_the_token(settings):
     text = scrape(HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
 
     assert value(text, "fieldhook_deliveries_total", kind="webhook", integration="7", outcome="synced") == 1
+
+
+def test_metrics_are_refused_without_a_token_unless_made_public(settings):
+    settings.METRICS_PUBLIC = False
+    observe()
+
+    response = Client().get("/metrics")
+
+    assert response.status_code == 403
+    assert "METRICS_TOKEN" in response.text
+    assert "fieldhook_" not in response.text
+
+
+def test_public_metrics_still_require_the_token_when_one_is_set(settings):
+    settings.METRICS_TOKEN = "s3cret-scrape-token"
+
+    assert Client().get("/metrics").status_code == 401
 
 
 def test_metrics_name_integrations_by_id_only(tenant):
