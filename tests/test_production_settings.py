@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from app.production import GENERATE_ENCRYPTION_KEY, GENERATE_SECRET_KEY, encryption_keys_check, secret_key_check
+from integrations.crypto import secrets_decrypt, secrets_encrypt
 
 ROOT = Path(__file__).resolve().parents[1]
 # What app/settings.py reads that these tests decide; the rest (database, Redis) stays as tests/settings.py set it.
@@ -187,6 +188,20 @@ def test_the_docs_show_the_key_commands(document):
 
     assert GENERATE_SECRET_KEY in text
     assert GENERATE_ENCRYPTION_KEY in text
+
+
+def test_the_documented_command_prints_the_key_that_was_derived_from_the_secret_key(settings):
+    settings.FIELD_ENCRYPTION_KEYS = []
+    stored = secrets_encrypt({"token": "t0ps3cret"})
+    command = re.search(r"python3 -c '([^']*fieldhook-secrets[^']*)'", (ROOT / "docs" / "operations.md").read_text())[1]
+    environment = {"PATH": os.environ["PATH"], "SECRET_KEY": settings.SECRET_KEY}
+    derived = subprocess.run(
+        [sys.executable, "-c", command], env=environment, capture_output=True, text=True, check=True
+    )
+
+    settings.FIELD_ENCRYPTION_KEYS = [generated(GENERATE_ENCRYPTION_KEY), derived.stdout.strip()]
+
+    assert secrets_decrypt(stored) == {"token": "t0ps3cret"}
 
 
 # --- manage.py check --deploy on docker-compose.yml ------------------------------------------------------
