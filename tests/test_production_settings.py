@@ -166,14 +166,6 @@ def test_plain_http_is_redirected_to_https_except_healthz_and_metrics(client, db
     assert client.get("/metrics").status_code == 200
 
 
-def test_behind_a_tls_proxy_its_header_marks_requests_secure(client, db, settings):
-    settings.SECURE_SSL_REDIRECT = True
-    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-
-    assert client.get("/admin/login/", HTTP_X_FORWARDED_PROTO="https").status_code == 200
-    assert client.get("/admin/login/", HTTP_X_FORWARDED_PROTO="http").status_code == 301
-
-
 # --- The documented key commands -----------------------------------------------------------------------
 
 
