@@ -1,9 +1,9 @@
 """OpenProject's own OpenAPI document (API v3) as the judge of every request the fake
 receives, so that the fake cannot drift from the real API.
 
-The spec is read once per test session from the shared specs folder (see
-shared/specs/SOURCES.md), with three adjustments made in memory, each because the spec
-itself says more than its machine-readable parts:
+The spec is the bundle in tests/contracts/specs/openproject/ (see its SOURCE.md), loaded
+once per test session with three adjustments, each because the spec itself says more than
+its machine-readable parts:
 
 - `servers` is the fake's address (the spec lists OpenProject's public instances);
 - a Bearer scheme is added next to BasicAuth (the spec's introduction documents API
@@ -15,34 +15,25 @@ itself says more than its machine-readable parts:
 
 from __future__ import annotations
 
-import functools
-import os
-from pathlib import Path
 from typing import Any
 
-import yaml
-from openapi_core import Config, OpenAPI
+from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from openapi_core.validation.request.exceptions import InvalidRequestBody
 from requests import PreparedRequest
 
-# The vendor specs live in shared/specs beside the repository (as CI lays it out);
-# FIELDHOOK_SPECS_DIR points elsewhere when a checkout sits somewhere else.
-SPECS_DIR = Path(os.environ.get("FIELDHOOK_SPECS_DIR") or Path(__file__).resolve().parents[3] / "shared/specs")
-SPEC_FILE = SPECS_DIR / "openproject-src/docs/api/apiv3/openapi-spec.yml"
+from tests.contracts.openapi import vendor_spec
+
 LINK_PREFIX = "/api/v3/"
 
 
-@functools.cache
 def openproject_spec(server: str) -> OpenAPI:
-    if not SPEC_FILE.is_file():
-        raise RuntimeError(f"The OpenProject OpenAPI spec is missing: expected {SPEC_FILE} (see shared/specs).")
-    data = yaml.safe_load(SPEC_FILE.read_text())
-    data["servers"] = [{"url": server}]
-    data["components"]["securitySchemes"]["BearerAuth"] = {"type": "http", "scheme": "bearer"}
-    data["security"] = [{"BasicAuth": []}, {"BearerAuth": []}]
-    # The multi-file spec fails openapi-core's own spec check (SOURCES.md): load it unchecked.
-    return OpenAPI.from_dict(data, base_uri=SPEC_FILE.as_uri(), config=Config(spec_validator_cls=None))
+    return vendor_spec("openproject", server=server, adjust=_accept_bearer_tokens)
+
+
+def _accept_bearer_tokens(document: dict[str, Any]) -> None:
+    document["components"]["securitySchemes"]["BearerAuth"] = {"type": "http", "scheme": "bearer"}
+    document["security"] = [{"BasicAuth": []}, {"BearerAuth": []}]
 
 
 def spec_problems(request: PreparedRequest, *, server: str) -> list[str]:

@@ -1,0 +1,1 @@
+"""Vendor API contracts: the vendors' own OpenAPI specs, bundled inside the repository."""
