@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "app.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -209,7 +210,11 @@ INTEGRATIONS_ALLOW_HTTP = env.bool("INTEGRATIONS_ALLOW_HTTP", default=DEBUG)
 # Outgoing payloads above this size fail permanently; inbound bodies above it answer 413.
 INTEGRATIONS_MAX_PAYLOAD_BYTES = env.int("INTEGRATIONS_MAX_PAYLOAD_BYTES", default=512 * 1024)
 INBOUND_MAX_BODY_BYTES = env.int("INBOUND_MAX_BODY_BYTES", default=256 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_BODY_BYTES * 4
+# Any other request body (REST API, token endpoint, admin) over this size answers 413 before
+# it is read (app.middleware.RequestBodyLimitMiddleware, as for INBOUND_MAX_BODY_BYTES).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# Django's and DRF's own cap on a body read into memory: never below the limits above.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, INBOUND_MAX_BODY_BYTES)
 # Circuit breaker per integration (state in Redis, shared by all workers).
 CIRCUIT_FAILURE_THRESHOLD = env.int("CIRCUIT_FAILURE_THRESHOLD", default=5)
 CIRCUIT_RECOVERY_SECONDS = env.float("CIRCUIT_RECOVERY_SECONDS", default=60.0)
