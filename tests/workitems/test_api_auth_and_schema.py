@@ -118,3 +118,9 @@ def test_the_api_docs_page_renders(client, db):
 
     assert response.status_code == 200
     assert b"swagger-ui" in response.content
+
+
+def test_the_schema_documents_only_their_own_parameters_on_nested_routes(schema):
+    names = {p["name"] for p in schema["paths"]["/api/v1/workitems/{id}/notes/"]["get"]["parameters"]}
+
+    assert names == {"X-Tenant", "id", "page", "page_size"}

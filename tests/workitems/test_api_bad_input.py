@@ -128,6 +128,44 @@ def test_an_invalid_filter_value_is_a_400_on_that_parameter(api, param, value):
     assert list(response.data) == [param]
 
 
+def date_time_filters(api) -> list[tuple[str, str]]:
+    """(path, parameter) of every date-time query parameter the API documents."""
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    return [
+        (path.replace("{id}", "1"), parameter["name"])
+        for path, item in schema["paths"].items()
+        for parameter in item.get("get", {}).get("parameters", [])
+        if parameter["in"] == "query" and parameter["schema"].get("format") == "date-time"
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0367-08-13T07:55:47-18:48",  # found by fuzzing: PostgreSQL cannot store this offset (was a 500)
+        "2030-01-01T00:00:00+14:01",
+        "2030-01-01T00:00:00-12:01",
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+    ],
+)
+def test_a_date_filter_outside_the_utc_offsets_or_years_we_store_is_a_400_on_that_parameter(api, tenant, value):
+    WorkItemFactory(tenant=tenant)
+    filters = date_time_filters(api)
+    assert ("/api/v1/workitems/", "updated_since") in filters
+
+    for path, name in filters:
+        response = api.get(path, {name: value})
+
+        assert (response.status_code, list(response.data)) == (400, [name]), path
+
+
+@pytest.mark.parametrize(
+    "value", ["2030-01-01T00:00:00+14:00", "2030-01-01T00:00:00-12:00", "0001-01-01T05:00:00+05:00"]
+)
+def test_a_date_filter_at_the_edges_of_what_we_store_is_served(api, value):
+    assert api.get(LIST_URL, {"updated_since": value}).status_code == 200
+
+
 def test_one_bad_value_among_several_statuses_is_a_400(api):
     response = api.get(LIST_URL, {"status": ["New", "Bogus"]})
 

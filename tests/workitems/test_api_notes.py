@@ -113,3 +113,23 @@ def test_notes_are_deleted_with_their_workitem(api, acme_item):
 
     assert api.delete(f"/api/v1/workitems/{acme_item.pk}/").status_code == 204
     assert not WorkItemNote.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value_for"),
+    [
+        ("customer", lambda item: item.customer_id + 1),
+        ("status", lambda item: "Closed"),
+        ("search", lambda item: "nothing like it"),
+        ("updated_since", lambda item: "2099-01-01T00:00Z"),
+    ],
+)
+def test_the_work_item_list_filters_do_not_hide_the_work_item_of_its_notes(api, acme_item, name, value_for):
+    """Found by fuzzing: the list's filters were applied to the notes' work item (404)."""
+    query = {name: value_for(acme_item)}
+    services.workitem_note_create(workitem=acme_item, body="Screen ordered", author=None)
+
+    response = api.get(notes_url(acme_item), query)
+
+    assert response.status_code == 200
+    assert [note["body"] for note in response.data["results"]] == ["Screen ordered"]

@@ -2,6 +2,7 @@
 
 import django_filters
 
+from app.filters import UtcIsoDateTimeFilter
 from workitems.models import WorkItem
 
 
@@ -11,7 +12,7 @@ class WorkItemFilter(django_filters.FilterSet):
     type = django_filters.MultipleChoiceFilter(choices=WorkItem.Type.choices)
     technician = django_filters.NumberFilter(field_name="technician_id")
     customer = django_filters.NumberFilter(field_name="customer_id")
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UtcIsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label="Changed at or after (ISO 8601)"
     )
 

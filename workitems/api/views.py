@@ -54,7 +54,8 @@ class WorkItemViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
         services.workitem_delete(workitem=instance)
 
     @extend_schema(responses=WorkItemNoteSerializer(many=True))
-    @action(detail=True, methods=["get"], serializer_class=WorkItemNoteSerializer)
+    # A nested route takes no filters of its own: the work-item list's would hide its work item.
+    @action(detail=True, methods=["get"], serializer_class=WorkItemNoteSerializer, filter_backends=[])
     def notes(self, request: Request, pk: str | None = None) -> Response:
         """Notes on a work item, oldest first: user notes and Fieldhook's system notes."""
         notes = selectors.notes_for_workitem(workitem=self.get_object())
