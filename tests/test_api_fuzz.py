@@ -1,0 +1,69 @@
+"""Fuzzing of the whole REST API from its own OpenAPI schema (schemathesis): requests that
+fit the schema and requests that break it, generated deterministically (the same ones on
+every run), never get a 5xx. About a minute; each 5xx it found has its own regression test.
+
+Requests go through the real WSGI application, as a client's would. Django closes its
+database connection around each WSGI request, which a test transaction cannot survive, so
+this test runs on committed data (`transactional_db`).
+"""
+
+import re
+
+import factory.random
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis import GenerationMode
+
+from tests.factories import CustomerAssetFactory, CustomerFactory, DropoffPointFactory, WorkItemFactory
+
+EXAMPLES_PER_OPERATION = 50
+# The object behind `{id}` in each resource's routes, made fresh for every request that names one.
+FACTORIES = {
+    "workitems": WorkItemFactory,
+    "customers": CustomerFactory,
+    "assets": CustomerAssetFactory,
+    "dropoff-points": DropoffPointFactory,
+}
+RESOURCE = re.compile(r"/api/v1/(?P<resource>[^/]+)/\{id\}/")
+
+
+@pytest.fixture
+def api_schema(transactional_db):
+    factory.random.reseed_random("fieldhook-api-fuzz")
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+    schema.config.generation.update(
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        max_examples=EXAMPLES_PER_OPERATION,
+        deterministic=True,
+        database="none",
+    )
+    return schema
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.mark.timeout(600)  # one test for all operations: about a minute here, more on a busy CI machine
+@schema.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_request_gets_a_server_error(case, tenant, owner):
+    name_an_existing_object(case, tenant=tenant)
+    token = Token.objects.get_or_create(user=owner)[0].key
+
+    response = case.call(headers={"Authorization": f"Token {token}"})
+
+    assert response.status_code < 500, f"{response.status_code} for {case.as_curl_command()}\n{response.text[:500]}"
+
+
+def name_an_existing_object(case, *, tenant) -> None:
+    """A numeric `{id}` becomes a fresh object of the tenant, so that the request reaches the
+    view's validation instead of a 404; other ids (negative cases) are sent as generated."""
+    match = RESOURCE.match(case.path)
+    if match is None or not re.fullmatch(r"\d+", str(case.path_parameters.get("id"))):
+        return
+    resource = match["resource"]
+    assert resource in FACTORIES, f"add a factory for /api/v1/{resource}/{{id}}/ to FACTORIES"
+    case.path_parameters["id"] = FACTORIES[resource](tenant=tenant).pk
