@@ -181,6 +181,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Beat writes each task's last_run_at as soon as it sends it (default: every 3 minutes), so
 # /healthz can tell from the database that beat is running.
 CELERY_BEAT_SYNC_EVERY = 1
+# Polls have their own queue (and workers), so a slow tool never takes a delivery slot.
+CELERY_TASK_ROUTES = {
+    "integrations.tasks.poll_integrations": {"queue": "polls"},
+    "integrations.tasks.poll_integration": {"queue": "polls"},
+}
 
 # --- Fieldhook ----------------------------------------------------------------
 FIELDHOOK_ADMIN_USERNAME = env.str("FIELDHOOK_ADMIN_USERNAME", default="admin")
@@ -195,12 +200,28 @@ HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
 HTTP_TIMEOUT = env.float("HTTP_TIMEOUT", default=15.0)
 HTTP_POOL_SIZE = env.int("HTTP_POOL_SIZE", default=10)
 HTTP_MAX_RESPONSE_BYTES = env.int("HTTP_MAX_RESPONSE_BYTES", default=64 * 1024)
+# One request (connect, headers and body together) ends within this many seconds however slowly
+# the receiver answers (docs/decisions/0007-request-deadlines.md).
+HTTP_DEADLINE_SECONDS = HTTP_CONNECT_TIMEOUT + HTTP_TIMEOUT
+# A receiver's Retry-After is honoured up to this many seconds; larger values, `inf` and far dates are capped.
+HTTP_RETRY_AFTER_MAX_SECONDS = env.float("HTTP_RETRY_AFTER_MAX_SECONDS", default=3600.0)
 # Delivery engine (see docs/integrations.md).
 SYNC_CLAIM_SECONDS = env.float("SYNC_CLAIM_SECONDS", default=HTTP_CONNECT_TIMEOUT + HTTP_TIMEOUT + 30)
 SYNC_STRANDED_GRACE_SECONDS = env.float("SYNC_STRANDED_GRACE_SECONDS", default=60.0)
 SYNC_SWEEP_BATCH_SIZE = env.int("SYNC_SWEEP_BATCH_SIZE", default=500)
 SYNC_RETRY_COUNTDOWN_MAX_SECONDS = env.float("SYNC_RETRY_COUNTDOWN_MAX_SECONDS", default=300.0)
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=30)
+# Celery time limits in seconds. The soft limit interrupts a task (a delivery records it as a
+# timeout); the hard one kills its process TASK_HARD_LIMIT_GRACE_SECONDS later. A delivery makes
+# at most 12 requests (an OpenProject status change whose reads are each tried three times, plus
+# a token refresh), each within HTTP_DEADLINE_SECONDS; polls are capped in pages, not in time.
+SYNC_TASK_SOFT_TIME_LIMIT = env.float("SYNC_TASK_SOFT_TIME_LIMIT", default=12 * HTTP_DEADLINE_SECONDS + 30)
+POLL_TASK_SOFT_TIME_LIMIT = env.float("POLL_TASK_SOFT_TIME_LIMIT", default=600.0)
+# Every other task: fan-out, the sweep, pruning, scheduling polls.
+TASK_SOFT_TIME_LIMIT = env.float("TASK_SOFT_TIME_LIMIT", default=300.0)
+TASK_HARD_LIMIT_GRACE_SECONDS = env.float("TASK_HARD_LIMIT_GRACE_SECONDS", default=30.0)
+CELERY_TASK_SOFT_TIME_LIMIT = TASK_SOFT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = TASK_SOFT_TIME_LIMIT + TASK_HARD_LIMIT_GRACE_SECONDS
 # SSRF guard: outbound requests may only reach public addresses, plus these networks
 # (CIDRs, comma-separated). Plain http:// only when INTEGRATIONS_ALLOW_HTTP is on.
 INTEGRATIONS_ALLOWED_NETWORKS = env.list(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 import app
 from integrations.connectors.base import ConnectorError, ErrorClass
+from integrations.connectors.deadline import RequestDeadline, request_deadline
 from integrations.connectors.ssrf import AddressRefused, GuardedHTTPAdapter, scheme_refusal
 
 USER_AGENT = f"Fieldhook/{app.__version__}"
@@ -72,35 +74,53 @@ class HttpResponse:
 
 
 def send(method: str, url: str, **kwargs: Any) -> HttpResponse:
-    """One request with our timeouts; connection failures become retryable ConnectorErrors,
-    a refusal by the SSRF guard a permanent one."""
+    """One request with our timeouts and an overall deadline (HTTP_DEADLINE_SECONDS);
+    connection failures become retryable ConnectorErrors, a refusal by the SSRF guard a
+    permanent one."""
     refusal = scheme_refusal(urlsplit(url).scheme)
     if refusal:
         raise ConnectorError(f"Refused to send to {_host(url)}: {refusal}", permanent=True, error_class=ErrorClass.SSRF)
     kwargs.setdefault("timeout", (settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_TIMEOUT))
-    try:
-        with http_session().request(method, url, allow_redirects=False, stream=True, **kwargs) as response:
-            # Reading the body is urllib3's business: its errors are not wrapped by requests.
-            body = b"" if method == "HEAD" else response.raw.read(settings.HTTP_MAX_RESPONSE_BYTES, decode_content=True)
-            return HttpResponse(response.status_code, dict(response.headers), body or b"")
-    except (requests.Timeout, urllib3.exceptions.ReadTimeoutError) as exc:
-        raise ConnectorError(f"Timed out talking to {_host(url)}.", error_class=ErrorClass.TIMEOUT) from exc
-    except (requests.ConnectionError, urllib3.exceptions.HTTPError) as exc:
-        refused = _address_refused(exc)
-        if refused:
-            raise ConnectorError(
-                f"Refused to connect to {_host(url)}: {refused.reason}. Receivers must be public addresses "
-                "(SSRF protection); to allow this network, add it to INTEGRATIONS_ALLOWED_NETWORKS.",
-                permanent=True,
-                error_class=ErrorClass.SSRF,
-            ) from exc
-        raise ConnectorError(
-            f"Could not connect to {_host(url)}: {_reason(exc)}", error_class=ErrorClass.CONNECTION
-        ) from exc
-    except requests.RequestException as exc:
-        raise ConnectorError(
-            f"Request to {_host(url)} failed: {exc}", permanent=True, error_class=ErrorClass.CONFIG
-        ) from exc
+    with request_deadline(settings.HTTP_DEADLINE_SECONDS) as deadline:
+        try:
+            response = _exchange(method, url, kwargs)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if deadline.over:
+                raise _too_slow(url, deadline) from exc
+            raise _connector_error(url, exc) from exc
+        if deadline.over:  # the watchdog's shutdown can look like the end of a body without a length
+            raise _too_slow(url, deadline)
+    return response
+
+
+def _exchange(method: str, url: str, kwargs: dict[str, Any]) -> HttpResponse:
+    with http_session().request(method, url, allow_redirects=False, stream=True, **kwargs) as response:
+        # Reading the body is urllib3's business: its errors are not wrapped by requests.
+        body = b"" if method == "HEAD" else response.raw.read(settings.HTTP_MAX_RESPONSE_BYTES, decode_content=True)
+        return HttpResponse(response.status_code, dict(response.headers), body or b"")
+
+
+def _too_slow(url: str, deadline: RequestDeadline) -> ConnectorError:
+    return ConnectorError(
+        f"{_host(url)} did not finish answering within {deadline.seconds:g} s (HTTP_CONNECT_TIMEOUT + HTTP_TIMEOUT).",
+        error_class=ErrorClass.TIMEOUT,
+    )
+
+
+def _connector_error(url: str, exc: Exception) -> ConnectorError:
+    if isinstance(exc, (requests.Timeout, urllib3.exceptions.ReadTimeoutError)):
+        return ConnectorError(f"Timed out talking to {_host(url)}.", error_class=ErrorClass.TIMEOUT)
+    if isinstance(exc, requests.RequestException) and not isinstance(exc, requests.ConnectionError):
+        return ConnectorError(f"Request to {_host(url)} failed: {exc}", permanent=True, error_class=ErrorClass.CONFIG)
+    refused = _address_refused(exc)
+    if refused:
+        return ConnectorError(
+            f"Refused to connect to {_host(url)}: {refused.reason}. Receivers must be public addresses "
+            "(SSRF protection); to allow this network, add it to INTEGRATIONS_ALLOWED_NETWORKS.",
+            permanent=True,
+            error_class=ErrorClass.SSRF,
+        )
+    return ConnectorError(f"Could not connect to {_host(url)}: {_reason(exc)}", error_class=ErrorClass.CONNECTION)
 
 
 def raise_for_status(response: HttpResponse, *, service: str = "The receiver") -> None:
@@ -143,21 +163,28 @@ def raise_for_status(response: HttpResponse, *, service: str = "The receiver") -
 
 
 def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110 §10.2.3), capped
+    at HTTP_RETRY_AFTER_MAX_SECONDS so that no answer (`inf`, 1e400, year 9999) parks us for ever."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = _seconds_until(value)
+    if seconds is None or math.isnan(seconds):
+        return None
+    return min(max(0.0, seconds), settings.HTTP_RETRY_AFTER_MAX_SECONDS)
+
+
+def _seconds_until(http_date: str) -> float | None:
     try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        moment = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, OverflowError):
         return None
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, datetime.UTC)
-    return max(0.0, (moment - timezone.now()).total_seconds())
+    return (moment - timezone.now()).total_seconds()
 
 
 def _host(url: str) -> str:

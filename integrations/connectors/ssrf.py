@@ -24,6 +24,9 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family, create_connection
 
+from integrations.connectors.deadline import DeadlineConnectionMixin, DeadlineExceeded, RequestDeadline
+from integrations.connectors.deadline import current as deadline_of_request
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 METADATA = ipaddress.IPv4Address("169.254.169.254")
@@ -170,16 +173,29 @@ def checked_addresses(host: str, port: int) -> list[str]:
     return addresses
 
 
-def connect_checked(host: str, port: int, **options: Any) -> socket.socket:
+def connect_checked(host: str, port: int, *, timeout: float | None, **options: Any) -> socket.socket:
     """Connect to the first checked address that answers. Each is passed as a literal,
-    so urllib3's create_connection does no further lookup."""
+    so urllib3's create_connection does no further lookup; all of them together stay
+    within the request's deadline, and so does the TLS handshake that follows."""
     error: OSError | None = None
+    deadline = deadline_of_request()
     for address in checked_addresses(host, port):
         try:
-            return create_connection((address, port), **options)
+            sock = create_connection((address, port), timeout=_bounded(deadline, timeout), **options)
         except OSError as exc:
             error = exc
+            continue
+        try:
+            sock.settimeout(_bounded(deadline, timeout))
+        except DeadlineExceeded:
+            sock.close()
+            raise
+        return sock
     raise error or OSError(f"{host} resolved to no address")
+
+
+def _bounded(deadline: RequestDeadline | None, timeout: float | None) -> float | None:
+    return timeout if deadline is None else deadline.bounded(timeout)
 
 
 class GuardedConnectionMixin:
@@ -205,11 +221,11 @@ class GuardedConnectionMixin:
         return sock
 
 
-class GuardedHTTPConnection(GuardedConnectionMixin, HTTPConnection):
+class GuardedHTTPConnection(DeadlineConnectionMixin, GuardedConnectionMixin, HTTPConnection):
     pass
 
 
-class GuardedHTTPSConnection(GuardedConnectionMixin, HTTPSConnection):
+class GuardedHTTPSConnection(DeadlineConnectionMixin, GuardedConnectionMixin, HTTPSConnection):
     pass
 
 
