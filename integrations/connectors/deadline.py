@@ -10,6 +10,7 @@ See docs/decisions/0007-request-deadlines.md.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -73,12 +74,11 @@ class RequestDeadline:
             connection = self._connection
             sock = (connection.sock or self._sock) if self._owns(connection) else None
         if sock is not None:
-            try:
-                # The plain socket call, also for TLS: SSLSocket.shutdown would drop its SSL
-                # object under the reading thread's feet instead of waking it up.
+            # The plain socket call, also for TLS: SSLSocket.shutdown would drop its SSL object
+            # under the reading thread's feet instead of waking it up. OSError: not connected
+            # yet, or already closed.
+            with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass  # not connected yet, or already closed
 
     def _owns(self, connection: Any) -> bool:
         """False once the pool has handed the connection to another request."""
