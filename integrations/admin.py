@@ -202,9 +202,12 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Reset circuit breaker")
     def reset_circuit(self, request: HttpRequest, queryset: QuerySet[TenantIntegration]) -> None:
-        for integration in queryset:
-            resilience.circuit_reset(integration)
-        self.message_user(request, f"Circuit breaker closed for {queryset.count()} integration(s).")
+        sent = sum(services.integration_resilience_reset(integration=integration) for integration in queryset)
+        self.message_user(
+            request,
+            f"Circuit breaker closed and rate-limit pause cleared for {queryset.count()} integration(s); "
+            f"{sent} waiting sync(s) sent now.",
+        )
 
     @admin.action(description="Test connection")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[TenantIntegration]) -> None:

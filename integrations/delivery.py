@@ -9,11 +9,15 @@ from __future__ import annotations
 import datetime
 import logging
 import random
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -45,7 +49,8 @@ def sync_deliver(*, sync_id: int) -> str:
     sync, integration = claimed
     started_at = timezone.now()
     started = time.perf_counter()
-    outcome = _run_connector(sync, integration)
+    with _claim_kept(sync):
+        outcome = _run_connector(sync, integration)
     duration = time.perf_counter() - started
     verdict = _sync_record(sync.pk, outcome=outcome, started_at=started_at, duration_ms=int(duration * 1000))
     metrics.delivery_observed(
@@ -82,6 +87,43 @@ def _sync_claim(sync_id: int) -> tuple[IntegrationSync, TenantIntegration] | str
         sync.claimed_until = now + datetime.timedelta(seconds=settings.SYNC_CLAIM_SECONDS)
         sync.save(update_fields=["claimed_until", "updated_at"])
     return sync, sync.integration
+
+
+@contextmanager
+def _claim_kept(sync: IntegrationSync) -> Iterator[None]:
+    """Renew the claim (and the place in the bulkhead) while the connector works, so the sweep
+    hands a sync to another worker only once its worker is gone (decision 0007)."""
+    stop = threading.Event()
+    renewer = threading.Thread(target=_renew_claim, args=(sync, stop), name=f"claim-{sync.pk}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+
+
+def _renew_claim(sync: IntegrationSync, stop: threading.Event) -> None:
+    """Every third of SYNC_CLAIM_SECONDS, push `claimed_until` on, but only while it is still the
+    value this worker wrote: a claim that was lost (or recorded) is never taken back."""
+    claimed_until = sync.claimed_until
+    try:
+        while not stop.wait(settings.SYNC_CLAIM_SECONDS / 3):
+            renewed = timezone.now() + datetime.timedelta(seconds=settings.SYNC_CLAIM_SECONDS)
+            try:
+                kept = IntegrationSync.objects.filter(pk=sync.pk, claimed_until=claimed_until).update(
+                    claimed_until=renewed
+                )
+                if not kept:
+                    logger.warning("claim lost sync=%s: another worker or an operator took it over", sync.pk)
+                    return
+                claimed_until = renewed
+                resilience.inflight_extend(sync.integration, str(sync.pk))
+            except Exception:  # the database or Redis hiccupped: try again at the next beat
+                logger.warning("could not renew the claim on sync %s", sync.pk, exc_info=True)
+                connections.close_all()
+    finally:
+        connections.close_all()
 
 
 def _defer_if_gated(sync: IntegrationSync) -> str:
@@ -160,6 +202,10 @@ def _run_connector(sync: IntegrationSync, integration: TenantIntegration) -> Out
         return Outcome(error=error)
     except SecretsUnreadable as exc:
         return Outcome(error=ConnectorError(str(exc), permanent=True, error_class=ErrorClass.CONFIG))
+    except SoftTimeLimitExceeded:
+        limit = settings.SYNC_TASK_SOFT_TIME_LIMIT
+        message = f"The delivery took longer than {limit:g} s (SYNC_TASK_SOFT_TIME_LIMIT) and was stopped."
+        return Outcome(error=ConnectorError(message, error_class=ErrorClass.TIMEOUT))
     except Exception as exc:  # a bug in a connector must not lose the event: record it and retry
         logger.exception("Connector %s crashed on sync %s", integration.integration_type, sync.pk)
         return Outcome(error=ConnectorError(f"Internal error: {type(exc).__name__}", error_class="internal"))
@@ -205,10 +251,8 @@ def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetim
 def _resilience_feedback(sync: IntegrationSync, error: ConnectorError | None) -> None:
     integration = sync.integration
     resilience.inflight_release(integration, str(sync.pk))
-    if resilience.circuit_record(integration, error_class=error.error_class if error else None):
+    if resilience.outcome_record(integration, error=error):
         _release_parked(integration)
-    if error is not None and error.error_class == ErrorClass.RATE_LIMITED and error.retry_after:
-        resilience.rate_limit_pause(integration, error.retry_after)
 
 
 def _release_parked(integration: TenantIntegration) -> None:

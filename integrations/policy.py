@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from django.conf import settings
+
 MAX_BACKOFF_SECONDS = 24 * 3600
-MAX_RETRY_AFTER_SECONDS = 24 * 3600
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 4  # shorter values would redact ordinary words
 # Runs of the standard or URL-safe base64 alphabet long enough to encode a secret.
@@ -26,12 +27,12 @@ def retry_delay_seconds(
     """Delay before retry number `attempt` (1 = first retry): exponential backoff with full jitter.
 
     The delay is uniform in [0, base × 2^(attempt-1)] (capped at a day), and never shorter
-    than a receiver's Retry-After.
+    than a receiver's Retry-After (itself capped at HTTP_RETRY_AFTER_MAX_SECONDS).
     """
     window = min(MAX_BACKOFF_SECONDS, base_seconds * 2 ** (attempt - 1))
     delay = (rng or random).uniform(0, window)
     if retry_after is not None:
-        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+        delay = max(delay, min(retry_after, settings.HTTP_RETRY_AFTER_MAX_SECONDS))
     return delay
 
 

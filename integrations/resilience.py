@@ -8,8 +8,12 @@ mode) the state is per process.
 from __future__ import annotations
 
 import logging
+import math
+import secrets
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -19,7 +23,7 @@ from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from integrations.connectors.base import ErrorClass
+from integrations.connectors.base import ConnectorError, ErrorClass
 from integrations.models import TenantIntegration
 
 logger = logging.getLogger("integrations.resilience")
@@ -85,6 +89,14 @@ def circuit_record(integration: TenantIntegration, *, error_class: str | None) -
     return False
 
 
+def outcome_record(integration: TenantIntegration, *, error: ConnectorError | None) -> bool:
+    """What a delivery or a poll learned about the receiver: it feeds the breaker, and a 429
+    pauses every sender for its Retry-After. True when this outcome closed an open circuit."""
+    if error is not None and error.error_class == ErrorClass.RATE_LIMITED and error.retry_after:
+        rate_limit_pause(integration, error.retry_after)
+    return circuit_record(integration, error_class=error.error_class if error else None)
+
+
 def circuit_reset(integration: TenantIntegration) -> None:
     caches["default"].delete_many(list(_keys(integration)))
 
@@ -101,6 +113,22 @@ def circuit_states() -> dict[int, str]:
         integration.pk: circuit_state(integration).state
         for integration in TenantIntegration.objects.filter(is_active=True).only("pk", "uuid")
     }
+
+
+# --- One at a time per integration ---------------------------------------------------------
+
+
+@contextmanager
+def integration_exclusive(integration: TenantIntegration, *, work: str, seconds: float) -> Iterator[bool]:
+    """Yields True to the one caller doing `work` for this integration now, False to the others.
+    The lock lapses after `seconds` if its holder dies: make it longer than the task's hard limit."""
+    store, key, token = caches["default"], f"exclusive:{integration.uuid}:{work}", secrets.token_hex(8)
+    acquired = store.add(key, token, timeout=math.ceil(seconds))
+    try:
+        yield acquired
+    finally:
+        if acquired and store.get(key) == token:
+            store.delete(key)
 
 
 # --- Bulkhead: deliveries in flight per integration -------------------------------------
@@ -138,6 +166,21 @@ def inflight_acquire(integration: TenantIntegration, token: str) -> bool:
         return True
 
 
+def inflight_extend(integration: TenantIntegration, token: str) -> None:
+    """A live delivery keeps its place: its entry lapses SYNC_CLAIM_SECONDS from now (XX: an
+    entry already released or lapsed is not brought back)."""
+    key, lapses = _inflight_key(integration), time.time() + settings.SYNC_CLAIM_SECONDS
+    client = _redis()
+    if client is not None:
+        client.zadd(key, {token: lapses}, xx=True)
+        client.expire(key, math.ceil(settings.SYNC_CLAIM_SECONDS) + 60)
+        return
+    with _local_lock:
+        claims = _local_inflight.get(key, {})
+        if token in claims:
+            claims[token] = lapses
+
+
 def inflight_release(integration: TenantIntegration, token: str) -> None:
     client, key = _redis(), _inflight_key(integration)
     if client is not None:
@@ -154,7 +197,12 @@ def inflight_release(integration: TenantIntegration, token: str) -> None:
 GCRA_SCRIPT = """
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
+local longest = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat - now > longest then
+  tat = now + longest
+  redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil((longest + 60) * 1000))
+end
 if tat - now > 0.000001 then return tostring(tat - now) end
 if interval > 0 then
   redis.call('SET', KEYS[1], tostring(now + interval), 'PX', math.ceil((interval + 60) * 1000))
@@ -201,14 +249,17 @@ def rate_per_second(integration: TenantIntegration) -> float | None:
 
 def rate_limit_wait(integration: TenantIntegration) -> float:
     """Take a slot if one is free now (returns 0), else return the seconds until the next one.
-    Unlimited integrations only wait out a receiver's Retry-After (see rate_limit_pause)."""
+    Unlimited integrations only wait out a receiver's Retry-After (see rate_limit_pause). A
+    stored wait longer than any limit or pause allows (a pause from before the cap, a clock
+    jump) is cut back to that, so no integration stays parked for ever."""
     rate = rate_per_second(integration)
     interval, now, key = (1.0 / rate if rate else 0.0), time.time(), _rate_key(integration)
+    longest = max(interval, settings.HTTP_RETRY_AFTER_MAX_SECONDS)
     client = _redis()
     if client is not None:
-        return float(client.eval(GCRA_SCRIPT, 1, key, now, interval))
+        return float(client.eval(GCRA_SCRIPT, 1, key, now, interval, longest))
     with _local_lock:
-        tat = _local_tat.get(key, 0.0)
+        tat = min(_local_tat.get(key, 0.0), now + longest)
         if tat - now > 1e-6:
             return tat - now
         if interval:
@@ -217,7 +268,11 @@ def rate_limit_wait(integration: TenantIntegration) -> float:
 
 
 def rate_limit_pause(integration: TenantIntegration, seconds: float) -> None:
-    """After a 429: nobody sends to this integration for `seconds` (Retry-After)."""
+    """After a 429: nobody sends to this integration for `seconds` (Retry-After), at most
+    HTTP_RETRY_AFTER_MAX_SECONDS."""
+    if math.isnan(seconds):
+        return
+    seconds = min(seconds, settings.HTTP_RETRY_AFTER_MAX_SECONDS)
     now, key = time.time(), _rate_key(integration)
     client = _redis()
     if client is not None:
@@ -225,3 +280,14 @@ def rate_limit_pause(integration: TenantIntegration, seconds: float) -> None:
         return
     with _local_lock:
         _local_tat[key] = max(_local_tat.get(key, 0.0), now + seconds)
+
+
+def rate_limit_reset(integration: TenantIntegration) -> None:
+    """Forget the integration's rate-limit state, a receiver's pause included (operator reset)."""
+    key = _rate_key(integration)
+    client = _redis()
+    if client is not None:
+        client.delete(key)
+        return
+    with _local_lock:
+        _local_tat.pop(key, None)

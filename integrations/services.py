@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from integrations import oauth
+from integrations import oauth, resilience
 from integrations.connectors import openproject_api
 from integrations.connectors.base import ConnectorError
 from integrations.connectors.registry import registry
@@ -143,6 +143,27 @@ def syncs_retry_now(*, syncs: QuerySet[IntegrationSync], include_synced: bool = 
             status=Pending, attempts=0, next_attempt_at=timezone.now(), claimed_until=None, synced_at=None
         )
         transaction.on_commit(lambda: syncs_enqueue(sync_ids=ids))
+    return len(ids)
+
+
+def integration_resilience_reset(*, integration: TenantIntegration) -> int:
+    """An operator says the receiver is fine again: close its circuit breaker, clear a
+    rate-limit pause (a 429's Retry-After), and send its waiting syncs now instead of when
+    those told them to wait. Returns how many syncs were brought forward."""
+    resilience.circuit_reset(integration)
+    resilience.rate_limit_reset(integration)
+    now = timezone.now()
+    with transaction.atomic():
+        waiting = IntegrationSync.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            integration=integration,
+            status=Pending,
+            next_attempt_at__gt=now,
+        )
+        ids = list(waiting.order_by("id").values_list("id", flat=True))
+        IntegrationSync.objects.filter(id__in=ids).update(next_attempt_at=now)
+        # The first batch goes at once; the sweep finds the rest, now due.
+        transaction.on_commit(lambda: syncs_enqueue(sync_ids=ids[: settings.SYNC_SWEEP_BATCH_SIZE]))
     return len(ids)
 
 

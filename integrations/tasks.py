@@ -1,42 +1,56 @@
-"""Celery tasks: thin wrappers that load by id and call a service."""
+"""Celery tasks: thin wrappers that load by id and call a service.
+
+Every task has a soft time limit (the task is interrupted) and a hard one (its process is
+killed) just above its longest legitimate run; see docs/operations.md "Time limits".
+Poll tasks go to the `polls` queue (settings.CELERY_TASK_ROUTES)."""
 
 from celery import shared_task
+from django.conf import settings
 
 from integrations import delivery, services
 from integrations.inbound import services as inbound
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def time_limits(soft: float) -> dict[str, float]:
+    return {"soft_time_limit": soft, "time_limit": soft + settings.TASK_HARD_LIMIT_GRACE_SECONDS}
+
+
+DELIVERY_LIMITS = time_limits(settings.SYNC_TASK_SOFT_TIME_LIMIT)
+POLL_LIMITS = time_limits(settings.POLL_TASK_SOFT_TIME_LIMIT)
+LIMITS = time_limits(settings.TASK_SOFT_TIME_LIMIT)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **DELIVERY_LIMITS)
 def send_integration_webhook(sync_id: int) -> str:
     """Deliver one IntegrationSync through its integration's connector."""
     return delivery.sync_deliver(sync_id=sync_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **LIMITS)
 def fan_out_syncs(sync_ids: list[int]) -> int:
     """One event to several integrations: one delivery task per sync."""
     return services.syncs_enqueue(sync_ids=sync_ids)
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, **LIMITS)
 def retry_failed_syncs() -> int:
     """Beat, every minute: enqueue pending syncs that are due or were stranded."""
     return services.syncs_requeue_due()
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, **LIMITS)
 def prune_sync_attempts() -> int:
     """Beat, daily: drop attempt rows older than SYNC_ATTEMPT_RETENTION_DAYS."""
     return services.sync_attempts_prune()
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, **LIMITS)
 def poll_integrations() -> int:
     """Beat, every minute: one `poll_integration` per integration whose poll is due."""
     return inbound.integrations_poll_enqueue()
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, **POLL_LIMITS)
 def poll_integration(integration_id: int) -> str:
     """Ask one integration for the status of its linked work packages (if still due)."""
     return inbound.integration_poll_if_due(integration_id=integration_id)

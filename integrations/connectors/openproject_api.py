@@ -11,6 +11,7 @@ import base64
 import datetime
 import hashlib
 import json
+import math
 import re
 import time
 from typing import TYPE_CHECKING, Any
@@ -196,11 +197,17 @@ class OpenProjectApi:
         return user_id or None
 
     def work_package_statuses(self, external_ids: list[str]) -> dict[str, str]:
-        """Status names of work packages: one filtered GET per page of up to 100 ids."""
+        """Status names of work packages: one filtered GET per page of up to 100 ids.
+
+        A batch of n ids has at most n results, so paging stops there whatever `total` the
+        server claims; and a poll never asks for more than one page beyond what its ids can
+        fill, so a broken instance that keeps answering cannot keep it paging."""
         statuses: dict[str, str] = {}
         ids = list(dict.fromkeys(str(i) for i in external_ids))
-        for start in range(0, len(ids), BATCH_SIZE):
-            filters = filters_param({"id": {"operator": "=", "values": ids[start : start + BATCH_SIZE]}}, ALL_STATUSES)
+        batches = [ids[start : start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)]
+        page_cap, pages = None, 0
+        for batch in batches:
+            filters = filters_param({"id": {"operator": "=", "values": batch}}, ALL_STATUSES)
             page, seen = 1, 0
             while True:
                 found = self.read(
@@ -209,15 +216,24 @@ class OpenProjectApi:
                     what="the status query",
                     not_found="OpenProject has no /work_packages.",
                 )
+                pages += 1
                 elements = found.get("_embedded", {}).get("elements", [])
+                if page_cap is None:
+                    page_cap = _page_cap(batches, page_size=_as_int(found.get("pageSize")) or len(elements))
                 for element in elements:
                     name = (element.get("_links", {}).get("status") or {}).get("title")
                     name = name or (element.get("_embedded", {}).get("status") or {}).get("name")
                     if name:
                         statuses[str(element["id"])] = name
                 seen += len(elements)
-                if not elements or seen >= int(found.get("total") or 0):
+                if not elements or seen >= min(len(batch), _as_int(found.get("total"))):
                     break
+                if pages >= page_cap:
+                    raise ConnectorError(
+                        f"OpenProject kept sending pages (it claims {found.get('total')!r} work packages for "
+                        f"{len(ids)} ids); the poll stopped after {pages} pages.",
+                        error_class=ErrorClass.SERVER,
+                    )
                 page += 1
         return statuses
 
@@ -280,6 +296,19 @@ class OpenProjectApi:
             return stored["oauth_access_token"]
         self.connector.save_secrets({**self.connector.secrets, **tokens})
         return tokens["oauth_access_token"]
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
+def _page_cap(batches: list[list[str]], *, page_size: int) -> int:
+    """Pages the ids can fill at the page size the server uses (at most ours), plus one."""
+    size = min(BATCH_SIZE, max(1, page_size))
+    return sum(math.ceil(len(batch) / size) for batch in batches) + 1
 
 
 # --- What we write -----------------------------------------------------------------------------

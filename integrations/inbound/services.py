@@ -10,13 +10,16 @@ import datetime
 import logging
 from collections import Counter
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.connectors.base import ConnectorError
+from integrations import resilience
+from integrations.connectors.base import ConnectorError, ErrorClass
 from integrations.connectors.registry import registry
 from integrations.crypto import SecretsUnreadable
 from integrations.events import events_suppressed_for
@@ -132,17 +135,36 @@ def _status_apply(
 
 def integration_poll(*, integration: TenantIntegration) -> str:
     """Ask the tool for the status of every linked work package and apply the changes;
-    the readable result (or the failure) is stored on the integration, never raised."""
+    the readable result (or the failure) is stored on the integration, never raised. What the
+    poll learned about the tool feeds its circuit breaker and rate limit, as a delivery does."""
     started = timezone.now()
+    error: ConnectorError | None = None
     try:
         result = _poll(integration)
-    except (ConnectorError, SecretsUnreadable) as error:
-        message = scrub(str(error), secret_strings(integration.secrets_or_empty()))
-        result = f"Poll failed: {message}"
-        logger.warning("poll failed integration=%s: %s", integration.pk, message)
+    except SoftTimeLimitExceeded:
+        limit = settings.POLL_TASK_SOFT_TIME_LIMIT
+        error = ConnectorError(
+            f"The poll took longer than {limit:g} s (POLL_TASK_SOFT_TIME_LIMIT) and was stopped.",
+            error_class=ErrorClass.TIMEOUT,
+        )
+    except ConnectorError as exc:
+        error = exc
+    except SecretsUnreadable as exc:
+        result = _poll_failed(integration, exc)
+    else:
+        resilience.outcome_record(integration, error=None)
+    if error is not None:
+        result = _poll_failed(integration, error)
+        resilience.outcome_record(integration, error=error)
     integration.last_polled_at, integration.last_poll_result = started, result
     TenantIntegration.objects.filter(pk=integration.pk).update(last_polled_at=started, last_poll_result=result)
     return result
+
+
+def _poll_failed(integration: TenantIntegration, error: Exception) -> str:
+    message = scrub(str(error), secret_strings(integration.secrets_or_empty()))
+    logger.warning("poll failed integration=%s: %s", integration.pk, message)
+    return f"Poll failed: {message}"
 
 
 def _poll(integration: TenantIntegration) -> str:
@@ -229,20 +251,30 @@ def integrations_poll_enqueue() -> int:
 
 
 def integration_poll_if_due(*, integration_id: int) -> str:
-    """The task's entry: poll unless it is no longer due. Moving `last_polled_at` first with a
-    conditional update claims the poll, so a duplicate task (a backed-up queue) does nothing."""
+    """The task's entry: poll unless it is no longer due, another poll of this integration is
+    under way, or its circuit breaker or rate limit holds it back (the next beat tick tries
+    again). Moving `last_polled_at` first with a conditional update claims the poll, so a
+    duplicate task (a backed-up queue) does nothing."""
     now = timezone.now()
     integration = TenantIntegration.objects.filter(
         pk=integration_id, is_active=True, integration_type__in=pollable_kinds()
     ).first()
     if integration is None or not _poll_due(integration, now):
         return "not_due"
-    claimed = TenantIntegration.objects.filter(pk=integration.pk, last_polled_at=integration.last_polled_at).update(
-        last_polled_at=now
-    )
-    if not claimed:
-        return "already_polled"
-    return integration_poll(integration=integration)
+    lapse = settings.POLL_TASK_SOFT_TIME_LIMIT + settings.TASK_HARD_LIMIT_GRACE_SECONDS + 60
+    with resilience.integration_exclusive(integration, work="poll", seconds=lapse) as alone:
+        if not alone:
+            return "poll_in_progress"
+        if resilience.circuit_allow(integration).state == "open":
+            return "circuit_open"
+        if resilience.rate_limit_wait(integration):
+            return "rate_limited"
+        claimed = TenantIntegration.objects.filter(pk=integration.pk, last_polled_at=integration.last_polled_at).update(
+            last_polled_at=now
+        )
+        if not claimed:
+            return "already_polled"
+        return integration_poll(integration=integration)
 
 
 def _poll_due(integration: TenantIntegration, now: datetime.datetime) -> bool:

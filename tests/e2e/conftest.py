@@ -212,6 +212,7 @@ class Worker:
                 "app",
                 "worker",
                 "--concurrency=2",
+                "--queues=celery,polls",
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",

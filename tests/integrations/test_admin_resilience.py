@@ -44,6 +44,17 @@ def test_reset_circuit_closes_it(superuser_client, integration):
     assert resilience.circuit_state(integration).state == "closed"
 
 
+def test_reset_circuit_also_clears_a_rate_limit_pause(superuser_client, integration):
+    resilience.rate_limit_pause(integration, 3600)
+
+    page = superuser_client.post(
+        CHANGELIST, {"action": "reset_circuit", "_selected_action": [integration.pk], "index": "0"}, follow=True
+    )
+
+    assert resilience.rate_limit_wait(integration) == 0
+    assert "rate-limit pause cleared for 1 integration(s)" in page.text
+
+
 def test_a_paused_integration_is_announced_on_the_list(superuser_client, integration):
     TenantIntegration.objects.filter(pk=integration.pk).update(
         is_active=False, paused_reason="Paused automatically on 2026-11-20: every delivery has failed."

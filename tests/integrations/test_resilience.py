@@ -1,6 +1,7 @@
 """Circuit breaker, rate limit, auto-pause and payload limit, with real Redis state."""
 
 import datetime
+import time
 
 import pytest
 import responses
@@ -145,6 +146,59 @@ def test_a_429_pauses_everyone_until_retry_after(integration):
 
 
 @responses.activate
+@pytest.mark.parametrize("retry_after", ["inf", "1e300", "Fri, 31 Dec 9999 23:59:59 GMT"])
+def test_an_endless_retry_after_pauses_for_an_hour_at_most_and_later_claims_work(integration, retry_after):
+    responses.post(URL, status=429, headers={"Retry-After": retry_after})
+    integration.max_attempts = 3
+    integration.save()
+    first = pending_sync(integration)
+
+    assert delivery.sync_deliver(sync_id=first.pk) == "retry_scheduled"
+    assert delivery.sync_deliver(sync_id=pending_sync(integration).pk) == "rate_limited"
+
+    first.refresh_from_db()
+    assert 3590 < resilience.rate_limit_wait(integration) <= 3600
+    assert first.next_attempt_at <= timezone.now() + datetime.timedelta(hours=1)
+
+
+def test_a_pause_stored_beyond_the_cap_is_cut_back_to_it(integration):
+    """E.g. written by an earlier version that did not cap Retry-After."""
+    resilience._redis().set(resilience._rate_key(integration), str(time.time() + 10**9))
+
+    assert 3590 < resilience.rate_limit_wait(integration) <= 3600
+
+
+def test_the_embedded_pause_is_capped_too(integration, settings):
+    settings.REDIS_URL = ""
+
+    resilience.rate_limit_pause(integration, float("inf"))
+
+    assert 3590 < resilience.rate_limit_wait(integration) <= 3600
+
+
+def test_reset_clears_a_rate_limit_pause(integration):
+    resilience.rate_limit_pause(integration, 600)
+
+    services.integration_resilience_reset(integration=integration)
+
+    assert resilience.rate_limit_wait(integration) == 0
+
+
+def test_reset_sends_the_syncs_a_pause_held_back_now(integration, django_capture_on_commit_callbacks):
+    resilience.rate_limit_pause(integration, 600)
+    waiting = pending_sync(integration)
+    assert delivery.sync_deliver(sync_id=waiting.pk) == "rate_limited"
+
+    with django_capture_on_commit_callbacks() as enqueued:
+        brought_forward = services.integration_resilience_reset(integration=integration)
+
+    waiting.refresh_from_db()
+    assert brought_forward == 1
+    assert waiting.next_attempt_at <= timezone.now()
+    assert len(enqueued) == 1
+
+
+@responses.activate
 def test_an_integration_failing_for_three_days_is_paused_and_keeps_its_pending_syncs(integration):
     responses.post(URL, status=503)
     integration.max_attempts = 8
@@ -262,6 +316,29 @@ def test_a_delivery_over_the_bulkhead_waits_without_an_http_call(integration, se
     sync.refresh_from_db()
     assert (sync.status, sync.attempts, len(responses.calls)) == ("pending", 0, 0)
     assert sync.next_attempt_at > timezone.now()
+
+
+def test_a_renewed_place_in_the_bulkhead_outlives_its_first_lapse(integration, settings):
+    settings.INTEGRATION_MAX_IN_FLIGHT = 1
+    settings.SYNC_CLAIM_SECONDS = 0.5
+    resilience.inflight_acquire(integration, "live")
+    first_lapse = time.monotonic() + 0.5
+    settings.SYNC_CLAIM_SECONDS = 60
+
+    resilience.inflight_extend(integration, "live")
+
+    wait_until(lambda: time.monotonic() > first_lapse)
+    assert not resilience.inflight_acquire(integration, "other")
+
+
+def test_a_released_place_is_not_brought_back_by_a_late_renewal(integration, settings):
+    settings.INTEGRATION_MAX_IN_FLIGHT = 1
+    resilience.inflight_acquire(integration, "done")
+    resilience.inflight_release(integration, "done")
+
+    resilience.inflight_extend(integration, "done")
+
+    assert resilience.inflight_acquire(integration, "next")
 
 
 @responses.activate

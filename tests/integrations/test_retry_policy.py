@@ -58,10 +58,10 @@ def test_a_delay_is_never_shorter_than_retry_after(seed):
     assert delay >= 450
 
 
-def test_a_huge_retry_after_is_capped_at_a_day():
+def test_a_huge_retry_after_is_capped_by_the_setting(settings):
     delay = policy.retry_delay_seconds(attempt=1, base_seconds=600, retry_after=30 * DAY, rng=random.Random(1))
 
-    assert delay == DAY
+    assert delay == settings.HTTP_RETRY_AFTER_MAX_SECONDS == HOUR
 
 
 def test_retry_after_may_be_seconds_or_an_http_date():
@@ -71,9 +71,18 @@ def test_retry_after_may_be_seconds_or_an_http_date():
     assert 595 <= retry_after_seconds(in_ten_minutes) <= 600
 
 
-@pytest.mark.parametrize("value", [None, "", "soon"])
+@pytest.mark.parametrize("value", [None, "", "soon", "nan", "Mon, 01 Jan 99999 00:00:00 GMT"])
 def test_a_missing_or_unreadable_retry_after_is_ignored(value):
     assert retry_after_seconds(value) is None
+
+
+@pytest.mark.parametrize("value", ["inf", "Infinity", "1e400", "9" * 400, "86400000", "Fri, 31 Dec 9999 23:59:59 GMT"])
+def test_an_endless_retry_after_is_capped_at_an_hour(value):
+    assert retry_after_seconds(value) == HOUR
+
+
+def test_a_retry_after_in_the_past_means_now():
+    assert retry_after_seconds("-inf") == retry_after_seconds("Mon, 01 Jan 2001 00:00:00 GMT") == 0
 
 
 def test_the_default_schedule_spans_about_ten_hours_on_average():
