@@ -39,6 +39,7 @@ STATUSES = [
 ]
 TYPES = {1: "Task", 2: "Milestone"}
 HAL = {"Content-Type": "application/hal+json"}
+MAX_REQUESTS = 1000  # more in one test is a client loop that does not end: answered 500 and reported
 FAULT_NAMES = {401: "Unauthenticated", 403: "MissingPermission", 404: "NotFound", 429: "TooManyRequests"}
 BODY_KINDS = {"create": r"/api/v3/projects/[^/]+/work_packages", "update": r"/api/v3/work_packages/\d+"}
 
@@ -75,6 +76,9 @@ class FakeOpenProject:
     users: list[dict[str, Any]] = field(default_factory=list)
     users_visible: bool = True  # listing users needs an admin API user
     max_page_size: int = 1000
+    # A broken instance: lists claim this `total`, and with `ignores_offset` answer page 1 for any offset.
+    claimed_total: int | None = None
+    ignores_offset: bool = False
     work_packages: dict[int, dict[str, Any]] = field(default_factory=dict)
     activities: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
@@ -143,6 +147,9 @@ class FakeOpenProject:
         body = self._body(request)
         recorded = Recorded(request.method, parts.path, query, body, dict(request.headers))
         self.requests.append(recorded)
+        if len(self.requests) > MAX_REQUESTS:
+            self.violations.append(f"{request.method} {parts.path}: over {MAX_REQUESTS} requests, a runaway loop")
+            return error(500, "InternalServerError", "The fake stopped answering a runaway client.")
         problems = spec_problems(request, server=self.base_url)
         kind = self._body_kind(request.method, parts.path)
         if kind and body is not None:
@@ -312,10 +319,11 @@ class FakeOpenProject:
                 return error(400, "InvalidQuery", f"Filter {name} with operator {spec['operator']} is not supported.")
             packages = [p for p in packages if keep(p)]
         page_size = min(int(recorded.query.get("pageSize", 20)), self.max_page_size)
-        page = int(recorded.query.get("offset", 1))
+        page = 1 if self.ignores_offset else int(recorded.query.get("offset", 1))
         chosen = sorted(packages, key=lambda p: p["id"])[(page - 1) * page_size : page * page_size]
         elements = [self.representation(p) for p in chosen]
-        return ok(collection(recorded.path, elements, total=len(packages), page_size=page_size, offset=page))
+        total = len(packages) if self.claimed_total is None else self.claimed_total
+        return ok(collection(recorded.path, elements, total=total, page_size=page_size, offset=page))
 
     def _filter(self, name: str, operator: str, values: list[str]):
         closed = {s["id"] for s in self.statuses if s["isClosed"]}
