@@ -69,13 +69,18 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Records every request; answers from a script of (status, headers), then `default`."""
+    """Records every request; answers from a script of (status, headers), then `default`.
+    With `dribble_every`, it sends the headers at once, then one byte of a long body every
+    that many seconds (until the client gives up: `gave_up_at`)."""
 
     url: str = ""
     requests: list[Received] = field(default_factory=list)
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     default: int = 200
     hold: threading.Event | None = None
+    dribble_every: float = 0.0
+    gave_up_at: list[float] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def answer(self) -> tuple[int, dict[str, str]]:
@@ -102,9 +107,23 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
+            if receiver.dribble_every:
+                self.dribble()
+                return
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
+
+        def dribble(self) -> None:
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            while not receiver.stopping.wait(receiver.dribble_every):
+                try:
+                    self.wfile.write(b".")
+                except OSError:
+                    receiver.gave_up_at.append(time.monotonic())
+                    break
+            self.close_connection = True
 
         def log_message(self, *args) -> None:
             pass
@@ -113,18 +132,31 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(receiver))
-    server.daemon_threads = True
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    if receiver.hold is not None:
-        receiver.hold.set()
-    server.shutdown()
-    server.server_close()
+def start_receiver() -> Iterator[Callable[..., Receiver]]:
+    """Start receivers on free ports (`start_receiver(dribble_every=1.0)`); all stop at teardown."""
+    running: list[tuple[Receiver, ThreadingHTTPServer]] = []
+
+    def start(**options) -> Receiver:
+        receiver = Receiver(**options)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(receiver))
+        server.daemon_threads = True
+        receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        running.append((receiver, server))
+        return receiver
+
+    yield start
+    for receiver, server in running:
+        receiver.stopping.set()
+        if receiver.hold is not None:
+            receiver.hold.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def receiver(start_receiver) -> Receiver:
+    return start_receiver()
 
 
 # --- Brokers and workers -----------------------------------------------------------------
