@@ -173,7 +173,7 @@ def checked_addresses(host: str, port: int) -> list[str]:
     return addresses
 
 
-def connect_checked(host: str, port: int, *, timeout: float | None, **options: Any) -> socket.socket:
+def connect_checked(host: str, port: int, *, timeout: Any, **options: Any) -> socket.socket:
     """Connect to the first checked address that answers. Each is passed as a literal,
     so urllib3's create_connection does no further lookup; all of them together stay
     within the request's deadline, and so does the TLS handshake that follows."""
@@ -185,17 +185,21 @@ def connect_checked(host: str, port: int, *, timeout: float | None, **options: A
         except OSError as exc:
             error = exc
             continue
-        try:
-            sock.settimeout(_bounded(deadline, timeout))
-        except DeadlineExceeded:
-            sock.close()
-            raise
+        if deadline is not None:
+            try:
+                sock.settimeout(_bounded(deadline, timeout))
+            except DeadlineExceeded:
+                sock.close()
+                raise
         return sock
     raise error or OSError(f"{host} resolved to no address")
 
 
-def _bounded(deadline: RequestDeadline | None, timeout: float | None) -> float | None:
-    return timeout if deadline is None else deadline.bounded(timeout)
+def _bounded(deadline: RequestDeadline | None, timeout: Any) -> Any:
+    """`timeout` (a number, None or urllib3's default marker), cut to the request's deadline."""
+    if deadline is None:
+        return timeout
+    return deadline.bounded(timeout if isinstance(timeout, int | float) else None)
 
 
 class GuardedConnectionMixin:

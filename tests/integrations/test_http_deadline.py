@@ -4,6 +4,7 @@ byte well within the per-read timeout."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import time
@@ -147,6 +148,27 @@ def test_a_slow_answer_ends_as_a_timeout_at_the_deadline(start_receiver, mode):
     assert (error.error_class, error.permanent) == ("timeout", False)
     assert error.message.startswith(f"127.0.0.1:{receiver.server_address[1]} did not finish answering within 1 s")
     assert DEADLINE * 0.9 <= elapsed < DEADLINE + 1.0
+
+
+@pytest.fixture
+def full_listener() -> Iterator[socket.socket]:
+    """A listening socket whose accept queue is full: the kernel leaves new connects hanging."""
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as server:
+        fillers = [socket.socket() for _ in range(4)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(server.getsockname())
+        yield server
+        for filler in fillers:
+            filler.close()
+
+
+def test_a_connect_that_hangs_ends_at_the_deadline(full_listener):
+    error, elapsed = timed_send(f"http://127.0.0.1:{full_listener.getsockname()[1]}/hook")
+
+    assert error.error_class == "timeout"
+    assert "did not finish answering within 1 s" in error.message
+    assert elapsed < DEADLINE + 1.0
 
 
 def test_a_dribbled_tls_answer_ends_at_the_deadline_too(start_receiver, tmp_path):
