@@ -9,19 +9,17 @@ from __future__ import annotations
 import datetime
 import logging
 import random
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from integrations import metrics, resilience
+from integrations.claims import claim_kept
 from integrations.connectors.base import ConnectorError, DeliveryResult, ErrorClass, Event, ExternalRef
 from integrations.connectors.registry import registry
 from integrations.crypto import SecretsUnreadable
@@ -49,7 +47,7 @@ def sync_deliver(*, sync_id: int) -> str:
     sync, integration = claimed
     started_at = timezone.now()
     started = time.perf_counter()
-    with _claim_kept(sync):
+    with claim_kept(sync):
         outcome = _run_connector(sync, integration)
     duration = time.perf_counter() - started
     verdict = _sync_record(sync.pk, outcome=outcome, started_at=started_at, duration_ms=int(duration * 1000))
@@ -87,43 +85,6 @@ def _sync_claim(sync_id: int) -> tuple[IntegrationSync, TenantIntegration] | str
         sync.claimed_until = now + datetime.timedelta(seconds=settings.SYNC_CLAIM_SECONDS)
         sync.save(update_fields=["claimed_until", "updated_at"])
     return sync, sync.integration
-
-
-@contextmanager
-def _claim_kept(sync: IntegrationSync) -> Iterator[None]:
-    """Renew the claim (and the place in the bulkhead) while the connector works, so the sweep
-    hands a sync to another worker only once its worker is gone (decision 0007)."""
-    stop = threading.Event()
-    renewer = threading.Thread(target=_renew_claim, args=(sync, stop), name=f"claim-{sync.pk}", daemon=True)
-    renewer.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        renewer.join()
-
-
-def _renew_claim(sync: IntegrationSync, stop: threading.Event) -> None:
-    """Every third of SYNC_CLAIM_SECONDS, push `claimed_until` on, but only while it is still the
-    value this worker wrote: a claim that was lost (or recorded) is never taken back."""
-    claimed_until = sync.claimed_until
-    try:
-        while not stop.wait(settings.SYNC_CLAIM_SECONDS / 3):
-            renewed = timezone.now() + datetime.timedelta(seconds=settings.SYNC_CLAIM_SECONDS)
-            try:
-                kept = IntegrationSync.objects.filter(pk=sync.pk, claimed_until=claimed_until).update(
-                    claimed_until=renewed
-                )
-                if not kept:
-                    logger.warning("claim lost sync=%s: another worker or an operator took it over", sync.pk)
-                    return
-                claimed_until = renewed
-                resilience.inflight_extend(sync.integration, str(sync.pk))
-            except Exception:  # the database or Redis hiccupped: try again at the next beat
-                logger.warning("could not renew the claim on sync %s", sync.pk, exc_info=True)
-                connections.close_all()
-    finally:
-        connections.close_all()
 
 
 def _defer_if_gated(sync: IntegrationSync) -> str:

@@ -1,8 +1,8 @@
 """An overall deadline for one outbound request: connect, headers and body together.
 
 Socket timeouts bound each read, not the request: a receiver that dribbles one byte every
-few seconds never trips them. So each request gets a monotonic deadline and a watchdog
-timer. Connecting uses at most the budget left; at the deadline the watchdog shuts the
+few seconds never trips them. So each request gets a monotonic deadline, which a watchdog
+thread enforces. Connecting uses at most the budget left; at the deadline the watchdog shuts the
 connection's socket down, which wakes a read blocked in any phase. The caller (`http.send`)
 then reports a timeout, and the connection is closed, never reused.
 See docs/decisions/0007-request-deadlines.md.
@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from integrations.timers import TimerQueue
+
 _current: ContextVar[RequestDeadline | None] = ContextVar("request_deadline", default=None)
 
 
@@ -33,9 +35,8 @@ class RequestDeadline:
         self.expired = False
         self._connection: Any = None
         self._sock: socket.socket | None = None
+        self.finished = False
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
 
     def remaining(self) -> float:
         return self.at - time.monotonic()
@@ -70,6 +71,8 @@ class RequestDeadline:
 
     def _expire(self) -> None:
         with self._lock:
+            if self.finished:
+                return
             self.expired = True
             connection = self._connection
             sock = (connection.sock or self._sock) if self._owns(connection) else None
@@ -85,9 +88,9 @@ class RequestDeadline:
         return connection is not None and getattr(connection, "fieldhook_deadline", None) is self
 
     def _finish(self) -> None:
-        """Stop the watchdog; past the deadline, close the connection so the pool never reuses it."""
-        self._timer.cancel()
+        """Disarm the watchdog; past the deadline, close the connection so the pool never reuses it."""
         with self._lock:
+            self.finished = True
             connection, self._connection, self._sock = self._connection, None, None
             if not self._owns(connection):
                 return
@@ -96,12 +99,16 @@ class RequestDeadline:
             connection.close()
 
 
+# Deadline expiries only shut sockets down: quick callbacks, so one queue serves them all.
+_watchdog = TimerQueue("request-deadlines")
+
+
 @contextmanager
 def request_deadline(seconds: float) -> Iterator[RequestDeadline]:
     """Everything inside (one request) must finish within `seconds`."""
     deadline = RequestDeadline(seconds)
     token = _current.set(deadline)
-    deadline._timer.start()
+    _watchdog.call_at(deadline.at, deadline._expire)
     try:
         yield deadline
     finally:
