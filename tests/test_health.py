@@ -5,6 +5,7 @@ Outages are real: the dependency is pointed at a local port nobody listens on. B
 are the last_run_at that its database scheduler writes (tests/e2e/test_beat_e2e.py runs it).
 """
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -128,3 +129,24 @@ def test_healthz_is_503_naming_the_database_when_it_is_down(client, database_dow
     assert body["status"] == "unavailable"
     assert body["checks"]["database"] == {"ok": False, "error": "OperationalError"}
     assert body["checks"]["broker"]["ok"] is True
+
+
+@pytest.fixture
+def silent_redis_url():
+    """A port that accepts connections (the kernel's backlog) but never answers a byte."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+
+
+@pytest.mark.timeout(30)
+def test_a_redis_that_accepts_but_never_answers_fails_the_cache_check_instead_of_hanging(
+    client, settings, beat_ran_recently, silent_redis_url
+):
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": silent_redis_url}}
+
+    response = client.get(HEALTHZ)
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"]["ok"] is False
