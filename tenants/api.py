@@ -1,6 +1,7 @@
 """Tenant resolution for API views: every API query is scoped to one tenant."""
 
 from django.core.validators import slug_re
+from django.db.models import QuerySet
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -53,6 +54,13 @@ class TenantScopedViewMixin:
         context = super().get_serializer_context()
         context["tenant"] = getattr(self, "tenant", None)
         return context
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Query-string filters narrow a list; a route to one object finds it by id alone
+        (`GET /workitems/1/?customer=5` is work item 1, not a 404)."""
+        if getattr(self, "detail", False):
+            return queryset
+        return super().filter_queryset(queryset)
 
     @property
     def is_schema_generation(self) -> bool:

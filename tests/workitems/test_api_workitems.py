@@ -187,3 +187,27 @@ def test_put_is_not_allowed(api, tenant):
     assert response.status_code == 405
     workitem.refresh_from_db()
     assert workitem.description == "Broken hinge"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"customer": 999999}, {"status": "Closed"}, {"search": "nothing like it"}, {"updated_since": "2099-01-01T00:00Z"}],
+)
+def test_list_filters_in_the_query_do_not_hide_the_workitem_a_detail_route_names(api, tenant, query):
+    workitem = WorkItemFactory(tenant=tenant, status=WorkItem.Status.NEW)
+    url = f"{detail_url(workitem)}?{'&'.join(f'{k}={v}' for k, v in query.items())}"
+
+    read = api.get(url)
+    changed = api.patch(url, {"priority": "High"}, format="json")
+
+    assert (read.status_code, changed.status_code) == (200, 200)
+    assert changed.data["priority"] == "High"
+
+
+def test_list_filters_still_narrow_the_list(api, tenant):
+    WorkItemFactory(tenant=tenant, status=WorkItem.Status.NEW)
+    closed = WorkItemFactory(tenant=tenant, status=WorkItem.Status.CLOSED)
+
+    response = api.get("/api/v1/workitems/", {"status": "Closed"})
+
+    assert [item["id"] for item in response.data["results"]] == [closed.pk]
