@@ -86,9 +86,11 @@ def test_two_workers_share_one_rate_limit(tenant, receiver, start_worker, clean_
 
     arrivals = [request.at for request in receiver.wait_for(20, timeout=60)]
 
-    gaps = [later - earlier for earlier, later in pairwise(arrivals)]
+    # Slots are 0.5 s apart; the time from a slot to its arrival varies on a loaded machine,
+    # so one second may see a third arrival, never more (without the limit all 20 come at once).
+    busiest_second = max(sum(1 for at in arrivals if start <= at < start + 1.0) for start in arrivals)
     assert arrivals[-1] - arrivals[0] >= 9.0
-    assert min(gaps) >= 0.4, gaps
+    assert busiest_second <= 3, [round(later - earlier, 3) for earlier, later in pairwise(arrivals)]
     wait_until(lambda: IntegrationSync.objects.filter(status="synced").count() == 20)
     assert len(receiver.requests) == 20
     wait_until(lambda: all(delivered_some(worker) for worker in workers), timeout=5)
