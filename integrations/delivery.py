@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from integrations import metrics, resilience
 from integrations.claims import claim_kept
-from integrations.connectors.base import ConnectorError, DeliveryResult, ErrorClass, Event, ExternalRef
-from integrations.connectors.registry import registry
+from integrations.connectors import registry
+from integrations.connectors.base import DeliveryResult, Event, ExternalRef
+from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.crypto import SecretsUnreadable
 from integrations.models import ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
 from integrations.policy import retry_delay_seconds, scrub, secret_strings
@@ -169,7 +170,7 @@ def _run_connector(sync: IntegrationSync, integration: TenantIntegration) -> Out
         return Outcome(error=ConnectorError(message, error_class=ErrorClass.TIMEOUT))
     except Exception as exc:  # a bug in a connector must not lose the event: record it and retry
         logger.exception("Connector %s crashed on sync %s", integration.integration_type, sync.pk)
-        return Outcome(error=ConnectorError(f"Internal error: {type(exc).__name__}", error_class="internal"))
+        return Outcome(error=ConnectorError(f"Internal error: {type(exc).__name__}", error_class=ErrorClass.INTERNAL))
 
 
 def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetime, duration_ms: int) -> str:

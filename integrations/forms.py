@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from django import forms
 
+from integrations.connectors import registry
 from integrations.connectors.base import Connector
-from integrations.connectors.registry import registry
 from integrations.crypto import SecretsUnreadable
 from integrations.models import SUBSCRIBABLE_EVENTS, TenantIntegration
 
@@ -167,7 +167,7 @@ class _PrefixedErrors:
 
 def integration_form_for(kind: str | None) -> type[TenantIntegrationForm]:
     """A form class with the config fields of `kind` (none when the kind is not chosen yet)."""
-    if not kind or kind not in registry.connectors:
+    if not kind or kind not in registry:
         return TenantIntegrationForm
     connector = registry.get(kind)
     attrs: dict[str, Any] = {PREFIX + spec.name: copy.deepcopy(spec.form_field) for spec in connector.config_fields}
@@ -176,6 +176,6 @@ def integration_form_for(kind: str | None) -> type[TenantIntegrationForm]:
 
 
 def config_field_names(kind: str | None) -> list[str]:
-    if not kind or kind not in registry.connectors:
+    if not kind or kind not in registry:
         return []
     return [PREFIX + spec.name for spec in registry.get(kind).config_fields]

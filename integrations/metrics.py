@@ -29,7 +29,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from integrations.connectors.registry import registry as connectors
+from integrations.connectors import registry as connectors
 from integrations.models import IntegrationSync, TenantIntegration
 
 logger = logging.getLogger("integrations.metrics")
@@ -184,7 +184,7 @@ def _durations(bucket_counts: dict[str, float], sums: dict[str, float]) -> Histo
 
 def _pending_syncs() -> GaugeMetricFamily:
     family = GaugeMetricFamily("fieldhook_pending_syncs", "Syncs waiting to be delivered.", labels=["kind"])
-    counts = dict.fromkeys(connectors.connectors, 0)
+    counts = dict.fromkeys(connectors.kinds(), 0)
     rows = (
         IntegrationSync.objects.filter(status=IntegrationSync.Status.PENDING)
         .values_list("integration__integration_type")
@@ -199,7 +199,7 @@ def _pending_syncs() -> GaugeMetricFamily:
 
 def _integrations() -> GaugeMetricFamily:
     family = GaugeMetricFamily("fieldhook_integrations", "Configured integrations.", labels=["kind", "state"])
-    counts = {(kind, active): 0 for kind in connectors.connectors for active in (True, False)}
+    counts = {(kind, active): 0 for kind in connectors.kinds() for active in (True, False)}
     rows = TenantIntegration.objects.values_list("integration_type", "is_active").annotate(count=Count("id")).order_by()
     counts.update({(kind, active): count for kind, active, count in rows})
     for (kind, active), count in sorted(counts.items()):

@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from integrations.connectors.registry import integration_type_choices
+from integrations.connectors import integration_type_choices
 from integrations.crypto import SecretsUnreadable, secrets_decrypt, secrets_encrypt
 from tenants.models import Tenant
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from integrations.connectors import http
-from integrations.connectors.base import ConnectorError, ErrorClass
+from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.connectors.http import HttpResponse
 
 DEFAULT_SCOPE = "api_v3"

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET
 
 from integrations import oauth, services
-from integrations.connectors.base import ConnectorError
+from integrations.connectors.errors import ConnectorError
 from integrations.connectors.openproject import OpenProjectConnector
 from integrations.connectors.openproject_api import AuthMethod
 from integrations.crypto import SecretsUnreadable

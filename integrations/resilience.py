@@ -23,7 +23,7 @@ from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from integrations.connectors.base import ConnectorError, ErrorClass
+from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.models import TenantIntegration
 
 logger = logging.getLogger("integrations.resilience")
@@ -242,7 +242,7 @@ def rate_per_second(integration: TenantIntegration) -> float | None:
     """The integration's own limit, else its kind's default; None means unlimited."""
     if integration.rate_limit_per_second:
         return integration.rate_limit_per_second
-    from integrations.connectors.registry import registry
+    from integrations.connectors import registry
 
     return registry.get(integration.integration_type).default_rate_per_second
 

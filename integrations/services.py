@@ -21,9 +21,8 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from integrations import oauth, resilience
-from integrations.connectors import openproject_api
-from integrations.connectors.base import ConnectorError
-from integrations.connectors.registry import registry
+from integrations.connectors import openproject_api, registry
+from integrations.connectors.errors import ConnectorError
 from integrations.crypto import SecretsUnreadable
 from integrations.models import EventType, IntegrationSync, SyncAttempt, TenantIntegration
 from integrations.policy import scrub, secret_strings

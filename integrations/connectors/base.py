@@ -8,46 +8,13 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from django import forms
 
-
-class ErrorClass:
-    """Short names recorded on SyncAttempt.error_class (stable: operators filter on them)."""
-
-    CONNECTION = "connection"
-    TIMEOUT = "timeout"
-    SERVER = "http_5xx"
-    RATE_LIMITED = "http_429"
-    CLIENT = "http_4xx"
-    AUTH = "auth"
-    CONFIG = "config"
-    PAYLOAD = "payload"
-    SSRF = "ssrf"  # refused by the outbound guard: a non-public address or a disallowed scheme
-
-
-class ConnectorError(Exception):
-    """A delivery that did not succeed. `permanent` means retrying cannot help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool = False,
-        error_class: str = ErrorClass.CLIENT,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-        response_excerpt: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-        self.error_class = error_class
-        self.status_code = status_code
-        self.retry_after = retry_after
-        self.response_excerpt = response_excerpt
+from integrations.connectors.errors import ConnectorError, ErrorClass
 
 
 @dataclass(frozen=True)
@@ -97,12 +64,25 @@ class ConfigField:
     secret: bool = False
 
 
+class Capability(StrEnum):
+    """What a kind does; generic code (engine, inbound, OAuth, admin) asks these, never a
+    vendor name, and the contract tests check that each declared one is implemented."""
+
+    DELIVERS = "delivers"  # deliver(event): sends our events out
+    POLLS = "polls"  # remote_statuses(ids) and local_status_for(name): asked for remote status
+    RECEIVES_WEBHOOKS = "receives_webhooks"  # signed inbound calls at /webhooks/<kind>/<uuid>/
+    OAUTH2 = "oauth2"  # connected through the generic OAuth 2 flow
+    CONNECTION_STATE = "connection_state"  # connection_state(): what the admin shows about credentials
+    PULLS_DATA = "pulls_data"  # reads data in (worklogs, leaves) rather than pushing events
+
+
 class Connector(ABC):
     """Base of every integration kind. Subclasses set `kind`, `label`, `config_fields`
     and implement `deliver` (and usually `test_connection`)."""
 
     kind: ClassVar[str]
     label: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
     description: ClassVar[str] = ""
     default_rate_per_second: ClassVar[float | None] = None
     # Connectors that update what an earlier event created get it as `event.existing`.
@@ -152,27 +132,10 @@ class Connector(ABC):
     def deliver(self, event: Event) -> DeliveryResult:
         """Send one event. Raise ConnectorError on failure; never retry inside."""
 
+    def connection_state(self) -> str:
+        """What the admin shows about the credentials ('' unless the kind has CONNECTION_STATE)."""
+        return ""
+
     def test_connection(self) -> str:
         """Check credentials and reachability without side effects; return a short outcome."""
         raise ConnectorError(f"{self.label} has no connection test.", permanent=True, error_class=ErrorClass.CONFIG)
-
-
-@dataclass
-class Registry:
-    """kind → connector class. Model choices, admin forms and docs are built from it."""
-
-    connectors: dict[str, type[Connector]] = field(default_factory=dict)
-
-    def register(self, connector: type[Connector]) -> type[Connector]:
-        self.connectors[connector.kind] = connector
-        return connector
-
-    def get(self, kind: str) -> type[Connector]:
-        try:
-            return self.connectors[kind]
-        except KeyError:
-            message = f"Unknown integration type '{kind}'."
-            raise ConnectorError(message, permanent=True, error_class=ErrorClass.CONFIG) from None
-
-    def choices(self) -> list[tuple[str, str]]:
-        return [(kind, connector.label) for kind, connector in sorted(self.connectors.items())]

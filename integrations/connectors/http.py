@@ -19,8 +19,8 @@ from django.conf import settings
 from django.utils import timezone
 
 import app
-from integrations.connectors.base import ConnectorError, ErrorClass
 from integrations.connectors.deadline import RequestDeadline, request_deadline
+from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.connectors.ssrf import AddressRefused, GuardedHTTPAdapter, scheme_refusal
 
 USER_AGENT = f"Fieldhook/{app.__version__}"

@@ -14,7 +14,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
-from integrations.connectors.base import ConfigField, Connector, ConnectorError, DeliveryResult, ErrorClass, Event
+from integrations.connectors.base import Capability, ConfigField, Connector, DeliveryResult, Event
+from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.connectors.openproject_api import (
     ALL_STATUSES,
     AuthMethod,
@@ -50,6 +51,15 @@ def _password() -> forms.PasswordInput:
 class OpenProjectConnector(Connector):
     kind = "openproject"
     label = "OpenProject"
+    capabilities = frozenset(
+        {
+            Capability.DELIVERS,
+            Capability.POLLS,
+            Capability.RECEIVES_WEBHOOKS,
+            Capability.OAUTH2,
+            Capability.CONNECTION_STATE,
+        }
+    )
     description = "Creates a work package per work item, moves it with the status, and comments on other changes."
     default_rate_per_second = 15
     uses_external_links = True

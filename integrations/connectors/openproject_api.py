@@ -24,7 +24,7 @@ from django.utils import timezone
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from integrations.connectors import http
-from integrations.connectors.base import ConnectorError, ErrorClass
+from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.connectors.http import HttpResponse
 from integrations.payloads import TRACKED_FIELDS
 

@@ -18,14 +18,8 @@ from urllib.parse import urlsplit
 from django import forms
 
 from integrations.connectors import http
-from integrations.connectors.base import (
-    ConfigField,
-    Connector,
-    ConnectorError,
-    DeliveryResult,
-    Event,
-    SecretJSONField,
-)
+from integrations.connectors.base import Capability, ConfigField, Connector, DeliveryResult, Event, SecretJSONField
+from integrations.connectors.errors import ConnectorError
 from integrations.connectors.ssrf import url_refusal
 
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
@@ -47,6 +41,7 @@ def standard_webhooks_signature(*, secret: str, msg_id: str, timestamp: int, bod
 class WebhookConnector(Connector):
     kind = "webhook"
     label = "Webhook (n8n, Zapier, Make, any URL)"
+    capabilities = frozenset({Capability.DELIVERS})
     description = "POSTs each event as JSON to one URL."
     destination_fields = ("url",)
     config_fields = [

@@ -19,8 +19,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations import resilience
-from integrations.connectors.base import ConnectorError, ErrorClass
-from integrations.connectors.registry import registry
+from integrations.connectors import registry
+from integrations.connectors.base import Capability
+from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.crypto import SecretsUnreadable
 from integrations.events import events_suppressed_for
 from integrations.models import ExternalLink, TenantIntegration
@@ -229,7 +230,7 @@ def _poll_summary(counts: Counter[str], unmapped: set[str]) -> str:
 
 def pollable_kinds() -> list[str]:
     """Integration kinds whose connector can report work package statuses."""
-    return [kind for kind, connector in registry.connectors.items() if hasattr(connector, "work_package_statuses")]
+    return registry.with_capability(Capability.POLLS)
 
 
 def integrations_due_for_poll(*, now: datetime.datetime | None = None) -> list[TenantIntegration]:

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import integrations.connectors.registry
+import integrations.connectors
 import uuid
 from django.db import migrations, models
 
@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 (
                     "integration_type",
                     models.CharField(
-                        choices=integrations.connectors.registry.integration_type_choices,
+                        choices=integrations.connectors.integration_type_choices,
                         help_text="Where events go; decides the settings below.",
                         max_length=32,
                     ),

@@ -9,9 +9,9 @@ import pytest
 import responses
 from django.utils import timezone
 
-from integrations.connectors import http
-from integrations.connectors.base import Connector, ConnectorError, DeliveryResult, Event
-from integrations.connectors.registry import registry
+from integrations.connectors import http, registry
+from integrations.connectors.base import Capability, Connector, DeliveryResult, Event
+from integrations.connectors.errors import ConnectorError
 from integrations.delivery import sync_deliver
 from integrations.models import ExternalLink, IntegrationSync, SyncAttempt
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
@@ -29,6 +29,7 @@ class TicketConnector(Connector):
 
     kind = "test_tickets"
     label = "Test tickets"
+    capabilities = frozenset({Capability.DELIVERS})
     uses_external_links = True
 
     def deliver(self, event: Event) -> DeliveryResult:
@@ -60,14 +61,11 @@ def sync(integration, workitem):
 
 
 @pytest.fixture
-def tickets(tenant):
-    registry.register(TicketConnector)
-    try:
-        yield TenantIntegrationFactory(
-            tenant=tenant, name="Tickets", integration_type=TicketConnector.kind, config={}, secrets={"token": TOKEN}
-        )
-    finally:
-        registry.connectors.pop(TicketConnector.kind)
+def tickets(tenant, monkeypatch):
+    monkeypatch.setitem(registry.paths, TicketConnector.kind, f"{__name__}.TicketConnector")
+    return TenantIntegrationFactory(
+        tenant=tenant, name="Tickets", integration_type=TicketConnector.kind, config={}, secrets={"token": TOKEN}
+    )
 
 
 def test_an_already_synced_sync_is_not_sent_again(receiver, sync):

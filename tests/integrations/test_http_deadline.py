@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from integrations.connectors import http
-from integrations.connectors.base import ConnectorError
+from integrations.connectors.errors import ConnectorError
 from tests.integrations.test_ssrf import self_signed
 
 DEADLINE = 1.0

@@ -12,7 +12,7 @@ import requests
 import responses
 
 from integrations import oauth
-from integrations.connectors.base import ConnectorError, ErrorClass
+from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.services import integration_connector
 from tests.factories import TenantIntegrationFactory
 

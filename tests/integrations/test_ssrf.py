@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from integrations.connectors import http
-from integrations.connectors.base import ConnectorError
+from integrations.connectors.errors import ConnectorError
 from integrations.connectors.ssrf import address_refusal, url_refusal
 from integrations.models import IntegrationSync, SyncAttempt, TenantIntegration
 from tests.factories import TenantIntegrationFactory, UserFactory, WorkItemFactory

@@ -8,7 +8,7 @@ import responses
 from responses import matchers
 
 from integrations import services
-from integrations.connectors.base import ConnectorError
+from integrations.connectors.errors import ConnectorError
 from integrations.models import TenantIntegration
 from tests.factories import TenantIntegrationFactory
 
