@@ -151,7 +151,7 @@ def _run_connector(sync: IntegrationSync, integration: TenantIntegration) -> Out
         event_type=sync.event_type,
         event_id=str(sync.event_id),
         payload=sync.payload,
-        existing=ExternalRef(link.external_id, link.external_url) if link else None,
+        existing=ExternalRef(link.external_id, link.external_url, link.details) if link else None,
         attempt=sync.attempts + 1,
     )
     size = len(event.body())
@@ -255,11 +255,14 @@ def _mark_synced(sync: IntegrationSync, result: DeliveryResult) -> str:
     sync.last_error = ""
     if result.external_id:
         sync.external_id, sync.external_url = result.external_id, result.external_url
+        remembered = {"external_id": result.external_id, "external_url": result.external_url}
+        if result.details:
+            remembered["details"] = result.details
         ExternalLink.objects.update_or_create(
             integration=sync.integration,
             content_type_id=sync.content_type_id,
             object_id=sync.object_id,
-            defaults={"external_id": result.external_id, "external_url": result.external_url},
+            defaults=remembered,
         )
     where = f" ({sync.external_url or sync.external_id})" if sync.external_id else ""
     _note(sync, f"Sent {sync.event_type} to {sync.integration.name}{where}.")

@@ -172,6 +172,12 @@ class ExternalLink(models.Model):
     content_object = GenericForeignKey("content_type", "object_id")
     external_id = models.CharField(max_length=255)
     external_url = models.URLField(max_length=2000, blank=True)
+    details = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the connector keeps about the remote object besides its id (e.g. a chat "
+        "thread's channel, a shared folder's share id).",
+    )
     remote_version = models.PositiveBigIntegerField(
         null=True,
         blank=True,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -23,6 +23,9 @@ class DeliveryResult:
     external_url: str = ""
     status_code: int | None = None
     response_excerpt: str = ""
+    # What the connector needs to remember about the remote object besides its id (a chat
+    # thread's channel, a shared folder's share id); replaces the link's stored details.
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class ExternalRef:
 
     external_id: str
     external_url: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -36,13 +36,17 @@ class TicketConnector(Connector):
         headers = {"Authorization": f"Token {self.secrets['token']}"}
         if event.existing:
             url = f"{TICKETS}/{event.existing.external_id}"
-            response = http.send("PATCH", url, json=event.payload, headers=headers)
+            params = {"queue": event.existing.details["queue"]} if "queue" in event.existing.details else None
+            response = http.send("PATCH", url, json=event.payload, headers=headers, params=params)
         else:
             response = http.send("POST", TICKETS, json=event.payload, headers=headers)
         if response.status_code >= 400:
             raise ConnectorError(f"Tickets said: {response.text}", status_code=response.status_code)
         ticket = response.json()
-        return DeliveryResult(external_id=str(ticket["id"]), external_url=ticket["url"], status_code=200)
+        details = {"queue": ticket["queue"]} if "queue" in ticket else {}
+        return DeliveryResult(
+            external_id=str(ticket["id"]), external_url=ticket["url"], status_code=200, details=details
+        )
 
 
 @pytest.fixture
@@ -182,6 +186,19 @@ def test_a_later_event_updates_the_remote_object_the_first_created(receiver, tic
     assert (patch.method, patch.url) == ("PATCH", f"{TICKETS}/41")
     assert json.loads(patch.body)["changes"] == {"status": {"old": "New", "new": "Closed"}}
     assert ExternalLink.objects.filter(integration=tickets).count() == 1
+
+
+def test_details_a_connector_keeps_about_the_remote_object_reach_later_events(receiver, tickets):
+    receiver.add(responses.POST, TICKETS, json={"id": 41, "url": "https://t.example.com/41", "queue": "repairs"})
+    receiver.add(responses.PATCH, f"{TICKETS}/41?queue=repairs", json={"id": 41, "url": "https://t.example.com/41"})
+    workitem = WorkItemFactory(tenant=tickets.tenant)
+    sync_deliver(sync_id=IntegrationSync.objects.get(integration=tickets).pk)
+    services.workitem_update(workitem=workitem, status=WorkItem.Status.CLOSED)
+
+    sync_deliver(sync_id=IntegrationSync.objects.get(event_type="workitem_status_changed").pk)
+
+    assert receiver.calls[-1].request.url == f"{TICKETS}/41?queue=repairs"
+    assert ExternalLink.objects.get(integration=tickets).details == {"queue": "repairs"}
 
 
 def test_a_secret_echoed_into_an_error_is_redacted_from_last_error(receiver, tickets):
