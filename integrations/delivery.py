@@ -21,7 +21,7 @@ from django.utils import timezone
 from integrations import metrics, resilience
 from integrations.claims import claim_kept
 from integrations.connectors import registry
-from integrations.connectors.base import DeliveryResult, Event, ExternalRef
+from integrations.connectors.base import DeliveryResult, Event, ExternalRef, RateLimitHint
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.crypto import SecretsUnreadable
 from integrations.models import ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
@@ -205,15 +205,15 @@ def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetim
             verdict = _schedule_retry(sync, scrub(error.message, hidden), error.retry_after)
         sync.save()
         _track_integration_health(integration, failed=error is not None, last_error=sync.last_error)
-    _resilience_feedback(sync, error)
+    _resilience_feedback(sync, error, (outcome.result or error).rate_limit)
     _log_delivery(sync, verdict, duration_ms)
     return verdict
 
 
-def _resilience_feedback(sync: IntegrationSync, error: ConnectorError | None) -> None:
+def _resilience_feedback(sync: IntegrationSync, error: ConnectorError | None, rate_limit: RateLimitHint | None) -> None:
     integration = sync.integration
     resilience.inflight_release(integration, str(sync.pk))
-    if resilience.outcome_record(integration, error=error):
+    if resilience.outcome_record(integration, error=error, rate_limit=rate_limit):
         _release_parked(integration)
 
 

@@ -23,6 +23,7 @@ from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from integrations.connectors.base import RateLimitHint
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.models import TenantIntegration
 
@@ -89,11 +90,16 @@ def circuit_record(integration: TenantIntegration, *, error_class: str | None) -
     return False
 
 
-def outcome_record(integration: TenantIntegration, *, error: ConnectorError | None) -> bool:
-    """What a delivery or a poll learned about the receiver: it feeds the breaker, and a 429
-    pauses every sender for its Retry-After. True when this outcome closed an open circuit."""
+def outcome_record(
+    integration: TenantIntegration, *, error: ConnectorError | None, rate_limit: RateLimitHint | None = None
+) -> bool:
+    """What a delivery or a poll learned about the receiver: it feeds the breaker; a 429, or
+    a service saying its quota is spent, pauses every sender until it may send again. True
+    when this outcome closed an open circuit."""
     if error is not None and error.error_class == ErrorClass.RATE_LIMITED and error.retry_after:
         rate_limit_pause(integration, error.retry_after)
+    elif rate_limit is not None and rate_limit.exhausted:
+        rate_limit_pause(integration, rate_limit.reset_after)
     return circuit_record(integration, error_class=error.error_class if error else None)
 
 

@@ -18,6 +18,19 @@ from integrations.connectors.errors import ConnectorError, ErrorClass
 
 
 @dataclass(frozen=True)
+class RateLimitHint:
+    """What a service said about its rate limit (e.g. X-RateLimit-Remaining and -Reset):
+    with nothing left, the engine holds every sender of the integration until the reset."""
+
+    remaining: int | None = None
+    reset_after: float | None = None  # seconds until the window resets
+
+    @property
+    def exhausted(self) -> bool:
+        return self.remaining is not None and self.remaining <= 0 and bool(self.reset_after)
+
+
+@dataclass(frozen=True)
 class DeliveryResult:
     external_id: str = ""
     external_url: str = ""
@@ -26,6 +39,7 @@ class DeliveryResult:
     # What the connector needs to remember about the remote object besides its id (a chat
     # thread's channel, a shared folder's share id); replaces the link's stored details.
     details: dict[str, Any] = field(default_factory=dict)
+    rate_limit: RateLimitHint | None = None
 
 
 @dataclass(frozen=True)

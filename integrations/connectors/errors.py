@@ -4,6 +4,10 @@ error classes that the engine records, retries and counts by."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from integrations.connectors.base import RateLimitHint
 
 
 class ErrorClass(StrEnum):
@@ -33,6 +37,7 @@ class ConnectorError(Exception):
         status_code: int | None = None,
         retry_after: float | None = None,
         response_excerpt: str = "",
+        rate_limit: RateLimitHint | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -41,3 +46,4 @@ class ConnectorError(Exception):
         self.status_code = status_code
         self.retry_after = retry_after
         self.response_excerpt = response_excerpt
+        self.rate_limit = rate_limit

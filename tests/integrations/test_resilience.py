@@ -8,6 +8,7 @@ import responses
 from django.utils import timezone
 
 from integrations import delivery, resilience, services
+from integrations.connectors.base import RateLimitHint
 from integrations.models import IntegrationSync, TenantIntegration
 from tests.e2e.conftest import wait_until
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
@@ -143,6 +144,18 @@ def test_a_429_pauses_everyone_until_retry_after(integration):
     delivery.sync_deliver(sync_id=pending_sync(integration).pk)
 
     assert 29 < resilience.rate_limit_wait(integration) <= 30
+
+
+def test_a_service_saying_its_quota_is_spent_pauses_everyone_until_the_reset(integration):
+    resilience.outcome_record(integration, error=None, rate_limit=RateLimitHint(remaining=0, reset_after=30))
+
+    assert 29 < resilience.rate_limit_wait(integration) <= 30
+
+
+def test_quota_left_does_not_pause(integration):
+    resilience.outcome_record(integration, error=None, rate_limit=RateLimitHint(remaining=5, reset_after=30))
+
+    assert resilience.rate_limit_wait(integration) == 0
 
 
 @responses.activate
