@@ -25,11 +25,10 @@ from integrations.connectors.openproject_api import (
     custom_fields_error,
     description_markdown,
     filters_param,
-    local_date,
-    lookup,
     raise_for_openproject,
 )
 from integrations.connectors.ssrf import url_refusal
+from integrations.connectors.text import local_date, lookup
 from integrations.widgets import KeyValueTableField
 from workitems.models import WorkItem
 

@@ -8,7 +8,6 @@ Writes are never retried here: the engine retries a whole delivery (DESIGN §3).
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
 import json
 import math
@@ -17,15 +16,14 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import models
-from django.utils import timezone
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from integrations.connectors import http
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.connectors.http import HttpResponse
+from integrations.connectors.text import change_lines, workitem_facts, workitem_url
 from integrations.payloads import TRACKED_FIELDS
 
 USER_NAME_MAX = 200
@@ -318,54 +316,22 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def lookup(workitem: dict[str, Any], key: str) -> Any:
-    """A payload value by key, dotted for relations ("customer.name"); a relation alone gives its name."""
-    value: Any = workitem
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value.get("name") if isinstance(value, dict) else value
-
-
-def display(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, dict):
-        return str(value.get("name") or value.get("id") or "—")
-    return str(value)
-
-
-def local_date(iso: str) -> str:
-    """An ISO datetime as YYYY-MM-DD in the server's time zone (OpenProject dates have no time)."""
-    moment = datetime.datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return timezone.localtime(moment).date().isoformat() if timezone.is_aware(moment) else moment.date().isoformat()
-
-
 def description_markdown(workitem: dict[str, Any]) -> str:
-    customer = workitem.get("customer") or {}
-    who = customer.get("name") or "—"
-    if customer.get("email"):
-        who = f"{who} ({customer['email']})"
-    facts = [
-        ("Customer", who),
-        ("Status", display(workitem.get("status"))),
-        ("Priority", display(workitem.get("priority"))),
-        ("Type", display(workitem.get("type"))),
-        ("Estimated price", display(workitem.get("estimated_price"))),
-        ("Due date", local_date(workitem["due_date"]) if workitem.get("due_date") else "—"),
-        ("Technician", display(workitem.get("technician"))),
+    reference = workitem["reference_id"]
+    lines = [f"**Fieldhook work item {reference}**", ""]
+    lines += [f"- **{label}:** {value}" for label, value in workitem_facts(workitem)]
+    lines += [
+        "",
+        str(workitem.get("description") or ""),
+        "",
+        f"[Open {reference} in Fieldhook]({workitem_url(workitem)})",
     ]
-    link = f"{settings.FIELDHOOK_BASE_URL.rstrip('/')}/admin/workitems/workitem/{workitem['id']}/change/"
-    lines = [f"**Fieldhook work item {workitem['reference_id']}**", ""]
-    lines += [f"- **{label}:** {value}" for label, value in facts]
-    lines += ["", str(workitem.get("description") or ""), "", f"[Open {workitem['reference_id']} in Fieldhook]({link})"]
     return "\n".join(lines)
 
 
 def changes_markdown(changes: dict[str, dict[str, Any]]) -> str:
     lines = ["**Changed in Fieldhook:**", ""]
-    for field, change in changes.items():
-        label = field.replace("_", " ").capitalize()
-        lines.append(f"- **{label}:** {display(change.get('old'))[:200]} → {display(change.get('new'))[:200]}")
+    lines += [f"- **{label}:** {old} → {new}" for label, old, new in change_lines(changes)]
     return "\n".join(lines)
 
 
