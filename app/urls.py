@@ -6,8 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from app.health import healthz
 from app.throttling import admin_login
+from integrations.auth.views import oauth_callback
 from integrations.metrics import metrics_view
-from integrations.oauth_views import openproject_oauth_callback
 
 admin.site.site_header = "Fieldhook"
 admin.site.site_title = "Fieldhook admin"
@@ -21,7 +21,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("webhooks/", include("integrations.inbound.urls")),
-    path("integrations/oauth/openproject/callback/", openproject_oauth_callback, name="openproject-oauth-callback"),
+    # The redirect URI registered in each tool's OAuth application (e.g. /integrations/oauth/openproject/callback/).
+    path("integrations/oauth/<slug:kind>/callback/", oauth_callback, name="oauth-callback"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
 ]

@@ -52,6 +52,7 @@ class TenantIntegrationForm(forms.ModelForm):
             return
         stored_config = self.instance.config or {}
         stored_secrets = self._stored_secrets()
+        defaults = self.connector.config_class.defaults()
         for spec in self.connector.config_fields:
             field = self.fields[PREFIX + spec.name]
             if spec.secret:
@@ -60,6 +61,8 @@ class TenantIntegrationForm(forms.ModelForm):
                     field.help_text = f"A value is stored (not shown). Leave blank to keep it. {field.help_text}"
             elif spec.name in stored_config:
                 field.initial = stored_config[spec.name]
+            elif spec.name in defaults:
+                field.initial = defaults[spec.name]
 
     def validate_unique(self) -> None:
         """Django skips the (tenant, name) constraint when the tenant is read-only (a saved

@@ -57,8 +57,8 @@ class TenantIntegration(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0.001)],
-        help_text="Most deliveries per second, shared by all workers. Empty: the type's default "
-        "(Slack 1, Jira 10, Zulip 20, OpenProject 15, Nextcloud 10, webhook unlimited).",
+        help_text="Most deliveries per second, shared by all workers. Empty: the default of the integration "
+        "type (see its documentation; webhooks are unlimited).",
     )
     failing_since = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="Every delivery has failed since then."

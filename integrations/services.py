@@ -20,8 +20,8 @@ from django.db import transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from integrations import oauth, resilience
-from integrations.connectors import openproject_api, registry
+from integrations import resilience
+from integrations.connectors import registry
 from integrations.connectors.errors import ConnectorError
 from integrations.crypto import SecretsUnreadable
 from integrations.models import EventType, IntegrationSync, SyncAttempt, TenantIntegration
@@ -203,32 +203,6 @@ def integration_connector(*, integration: TenantIntegration):
 def integration_secrets_save(*, integration: TenantIntegration, secrets: dict[str, Any]) -> None:
     integration.secrets = secrets
     TenantIntegration.objects.filter(pk=integration.pk).update(secrets_encrypted=integration.secrets_encrypted)
-
-
-def integration_oauth_connect(
-    *, integration: TenantIntegration, code: str, code_verifier: str, redirect_uri: str
-) -> str:
-    """Exchange the code, learn whom the token acts for, then store the tokens (encrypted)
-    and that name. Returns the name ('' when OpenProject did not say)."""
-    config = integration.config
-    stored = integration.secrets
-    tokens = oauth.exchange_code(
-        base_url=config["base_url"],
-        client_id=config.get("oauth_client_id", ""),
-        client_secret=stored.get("oauth_client_secret", ""),
-        code=code,
-        redirect_uri=redirect_uri,
-        code_verifier=code_verifier,
-    )
-    name = openproject_api.user_name(base_url=config["base_url"], access_token=tokens["oauth_access_token"])
-    connected = {key: value for key, value in config.items() if key != "oauth_connected_as"}
-    if name:
-        connected["oauth_connected_as"] = name
-    with transaction.atomic():
-        integration_secrets_save(integration=integration, secrets={**stored, **tokens})
-        TenantIntegration.objects.filter(pk=integration.pk).update(config=connected)
-    integration.config = connected
-    return name
 
 
 def integration_clear_pause(*, integration: TenantIntegration) -> None:

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from integrations import delivery, services
-from integrations.inbound import services as inbound
+from integrations.inbound import polling
 
 
 def time_limits(soft: float) -> dict[str, float]:
@@ -47,10 +47,10 @@ def prune_sync_attempts() -> int:
 @shared_task(ignore_result=True, **LIMITS)
 def poll_integrations() -> int:
     """Beat, every minute: one `poll_integration` per integration whose poll is due."""
-    return inbound.integrations_poll_enqueue()
+    return polling.integrations_poll_enqueue()
 
 
 @shared_task(ignore_result=True, **POLL_LIMITS)
 def poll_integration(integration_id: int) -> str:
     """Ask one integration for the status of its linked work packages (if still due)."""
-    return inbound.integration_poll_if_due(integration_id=integration_id)
+    return polling.integration_poll_if_due(integration_id=integration_id)

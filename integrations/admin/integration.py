@@ -13,14 +13,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from integrations import oauth_views, resilience, services
+from integrations import resilience, services
+from integrations.auth import views as auth_views
 from integrations.connectors import registry
 from integrations.connectors.base import Capability
 from integrations.connectors.errors import ConnectorError
-from integrations.connectors.openproject import OpenProjectConnector
 from integrations.crypto import SecretsUnreadable
 from integrations.forms import config_field_names, integration_form_for
-from integrations.inbound.services import pollable_kinds
+from integrations.inbound.polling import pollable_kinds
 from integrations.models import IntegrationSync, TenantIntegration
 from tenants.admin import TenantScopedAdminMixin
 
@@ -91,37 +91,53 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         # Before the model's own URLs, whose "<path:object_id>/" would otherwise catch this path.
         connect = path(
-            "<path:object_id>/oauth/openproject/connect/",
-            self.admin_site.admin_view(require_POST(self.openproject_connect_view)),
-            name="integrations_tenantintegration_openproject_connect",
+            "<path:object_id>/oauth/connect/",
+            self.admin_site.admin_view(require_POST(self.oauth_connect_view)),
+            name="integrations_tenantintegration_oauth_connect",
         )
         return [connect, *super().get_urls()]
 
-    def openproject_connect_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+    def oauth_connect_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
         """Start OAuth: a POST with the CSRF token (a GET answers 405), so that a link or an
         image elsewhere cannot start a flow in the admin's session. Nothing is stored on the
         integration before the callback checks the state."""
         integration = self.get_object(request, unquote(object_id))
-        if (
-            integration is None
-            or integration.integration_type != OpenProjectConnector.kind
-            or not self.has_change_permission(request, integration)
-        ):
-            raise Http404("No such OpenProject integration.")
-        problem = oauth_views.oauth_connect_problem(integration=integration)
+        if integration is None or not self.has_change_permission(request, integration):
+            raise Http404("No such integration.")
+        if integration.integration_type not in registry:
+            raise Http404("No such integration kind.")
+        kind = registry.get(integration.integration_type)
+        if Capability.OAUTH2 not in kind.capabilities:
+            raise Http404(f"{kind.label} does not connect with OAuth.")
+        connector = auth_views.oauth_connector(integration=integration)
+        problem = (
+            auth_views.oauth_connect_problem(integration=integration, connector=connector)
+            if connector is not None
+            else f"Choose OAuth 2 as the authentication method and save before connecting to {kind.label}."
+        )
         if problem:
             self.message_user(request, problem, messages.ERROR)
-            return redirect(oauth_views.change_url(integration))
-        return oauth_views.oauth_start(request, integration=integration)
+            return redirect(auth_views.change_url(integration))
+        return auth_views.oauth_start(request, integration=integration, connector=connector)
 
     def render_change_form(self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and request.method == "GET":
             context["generated_secrets"] = self._pop_generated_secrets(request, obj)
-        if obj is not None and oauth_views.oauth_offered(integration=obj) and self.has_change_permission(request, obj):
-            context["openproject_connect_url"] = reverse(
-                "admin:integrations_tenantintegration_openproject_connect", args=[obj.pk]
-            )
+        if obj is not None and self.has_change_permission(request, obj):
+            connector = self._oauth_connector(obj)
+            if connector is not None:
+                context["oauth_connect_url"] = reverse(
+                    "admin:integrations_tenantintegration_oauth_connect", args=[obj.pk]
+                )
+                context["oauth_tool"] = connector.label
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _oauth_connector(self, obj: TenantIntegration):
+        """The connector if the saved settings use OAuth; unreadable secrets offer no button."""
+        try:
+            return auth_views.oauth_connector(integration=obj)
+        except (ConnectorError, SecretsUnreadable):
+            return None
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         for integration in self.get_queryset(request).exclude(paused_reason="").filter(is_active=False):
@@ -147,7 +163,7 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def _show_generated_secrets(self, request: HttpRequest, obj: TenantIntegration, response):
         """After a save that generated a secret, go to the change page, which shows it once."""
         if isinstance(response, HttpResponseRedirect) and str(obj.pk) in request.session.get(GENERATED_SECRETS_KEY, {}):
-            return redirect(oauth_views.change_url(obj))
+            return redirect(auth_views.change_url(obj))
         return response
 
     def _pop_generated_secrets(self, request: HttpRequest, obj: TenantIntegration) -> list[tuple[str, str]]:

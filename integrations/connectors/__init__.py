@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from integrations.connectors.base import Capability, Connector
 
 KINDS: dict[str, str] = {
-    "webhook": "integrations.connectors.webhook.WebhookConnector",
-    "openproject": "integrations.connectors.openproject.OpenProjectConnector",
+    "webhook": "integrations.connectors.webhook.connector.WebhookConnector",
+    "openproject": "integrations.connectors.openproject.connector.OpenProjectConnector",
 }
 
 

@@ -1,20 +1,35 @@
-"""What every connector is: it turns one event into requests and maps the answer to a
-`DeliveryResult` or a `ConnectorError`. Retries, locks, notes and audit belong to the
-engine (`integrations.services`), never to a connector.
+"""What every connector is: one class per integration kind that turns an event into requests
+and maps the answers to a `DeliveryResult` or a `ConnectorError`, and declares what else it
+does (`Capability`). Retries, locks, notes and audit belong to the engine, inbound changes to
+`integrations.inbound`, OAuth to `integrations.auth`: a connector only speaks its tool's API.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
-from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from django import forms
-
+from integrations.connectors.config import ConfigField, ConnectorConfig
 from integrations.connectors.errors import ConnectorError, ErrorClass
+
+
+class Capability(StrEnum):
+    """What a kind does; generic code (engine, inbound, OAuth, admin) asks these, never a
+    vendor name, and the contract tests check that each declared one is implemented."""
+
+    DELIVERS = "delivers"  # deliver(event): sends our events out
+    POLLS = "polls"  # remote_statuses(ids) + local_status_for(name); config has PollingConfig
+    RECEIVES_WEBHOOKS = "receives_webhooks"  # inbound_verify + inbound_parse at /webhooks/<kind>/<uuid>/
+    OAUTH2 = "oauth2"  # oauth_endpoints + oauth_account_name: the generic OAuth 2 flow connects it
+    CONNECTION_STATE = "connection_state"  # connection_state(): what the admin shows about credentials
+    PULLS_DATA = "pulls_data"  # reads data in (worklogs, leaves) rather than pushing events
+
+
+# --- Outbound -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -66,37 +81,46 @@ class Event:
         return json.dumps(self.payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False).encode()
 
 
-class SecretJSONField(forms.JSONField):
-    """A JSON secret (e.g. a header map): never rendered back into the page, not even 'null'."""
-
-    def prepare_value(self, value: Any) -> str:
-        return ""
+# --- Inbound ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class ConfigField:
-    """Describes one config field for the admin form and the docs."""
+class RemoteStatus:
+    """The status a tool reports for one of its objects, by poll or by webhook."""
 
-    name: str
-    form_field: forms.Field
-    secret: bool = False
-
-
-class Capability(StrEnum):
-    """What a kind does; generic code (engine, inbound, OAuth, admin) asks these, never a
-    vendor name, and the contract tests check that each declared one is implemented."""
-
-    DELIVERS = "delivers"  # deliver(event): sends our events out
-    POLLS = "polls"  # remote_statuses(ids) and local_status_for(name): asked for remote status
-    RECEIVES_WEBHOOKS = "receives_webhooks"  # signed inbound calls at /webhooks/<kind>/<uuid>/
-    OAUTH2 = "oauth2"  # connected through the generic OAuth 2 flow
-    CONNECTION_STATE = "connection_state"  # connection_state(): what the admin shows about credentials
-    PULLS_DATA = "pulls_data"  # reads data in (worklogs, leaves) rather than pushing events
+    external_id: str
+    status: str  # the tool's own status name
+    changed_at: datetime.datetime | None = None  # when the tool says it changed, if it says
+    version: int | None = None  # grows with every change of the object (a replay is older)
 
 
-class Connector(ABC):
-    """Base of every integration kind. Subclasses set `kind`, `label`, `config_fields`
-    and implement `deliver` (and usually `test_connection`)."""
+@dataclass(frozen=True)
+class InboundCall:
+    """What a verified inbound webhook asks of us: a remote status, or nothing (`ignored`)."""
+
+    status: RemoteStatus | None = None
+    ignored: str = ""  # why nothing is to be done, e.g. "action 'project:created'"
+
+
+class InboundRejected(Exception):
+    """A verified inbound call we cannot read (answered 400 with this message)."""
+
+
+@dataclass(frozen=True)
+class OAuthEndpoints:
+    """Where the generic OAuth 2 flow (authorization code + PKCE) sends the browser and asks for tokens."""
+
+    authorize_url: str
+    token_url: str
+    scope: str
+
+
+# --- The connector --------------------------------------------------------------------------
+
+
+class Connector:
+    """Base of every integration kind. Subclasses set `kind`, `label`, `capabilities`,
+    `config_class` and `config_fields`, and implement what their capabilities name."""
 
     kind: ClassVar[str]
     label: ClassVar[str]
@@ -105,21 +129,26 @@ class Connector(ABC):
     default_rate_per_second: ClassVar[float | None] = None
     # Connectors that update what an earlier event created get it as `event.existing`.
     uses_external_links: ClassVar[bool] = False
+    config_class: ClassVar[type[ConnectorConfig]] = ConnectorConfig
     config_fields: ClassVar[list[ConfigField]] = []
     # Config fields (URLs) naming where the credentials are sent: when their scheme, host or
     # port changes, the form drops the stored secrets and asks for them again.
     destination_fields: ClassVar[tuple[str, ...]] = ()
+    # How a person names the tool's objects: the noun ("work package"; plural with an "s") and
+    # one of them in a note ("work package #{id}").
+    remote_noun: ClassVar[str] = "item"
+    remote_object_name: ClassVar[str] = "#{id}"
 
     def __init__(
         self,
         *,
-        config: dict[str, Any],
+        config: Mapping[str, Any],
         secrets: dict[str, Any],
         save_secrets: Callable[[dict[str, Any]], None] | None = None,
         load_secrets: Callable[[], dict[str, Any]] | None = None,
         cache_namespace: str = "",
     ) -> None:
-        self.config = config
+        self.config = self.config_class.from_dict(config)
         self.secrets = secrets
         # Prefix of this integration's cache keys: what one integration's credentials may see
         # (or failed to see) is never served to another, even on the same host.
@@ -146,14 +175,59 @@ class Connector(ABC):
         """Cross-field validation of field values; report with `form.add_error(field, message)`."""
         return cleaned
 
-    @abstractmethod
-    def deliver(self, event: Event) -> DeliveryResult:
-        """Send one event. Raise ConnectorError on failure; never retry inside."""
-
-    def connection_state(self) -> str:
-        """What the admin shows about the credentials ('' unless the kind has CONNECTION_STATE)."""
-        return ""
+    @classmethod
+    def describe_remote(cls, external_id: str) -> str:
+        return cls.remote_object_name.format(id=external_id)
 
     def test_connection(self) -> str:
         """Check credentials and reachability without side effects; return a short outcome."""
         raise ConnectorError(f"{self.label} has no connection test.", permanent=True, error_class=ErrorClass.CONFIG)
+
+    # --- DELIVERS ---
+
+    def deliver(self, event: Event) -> DeliveryResult:
+        """Send one event. Raise ConnectorError on failure; never retry a write inside."""
+        raise ConnectorError(f"{self.label} does not send events.", permanent=True, error_class=ErrorClass.CONFIG)
+
+    # --- POLLS (and RECEIVES_WEBHOOKS: both report remote statuses) ---
+
+    def remote_statuses(self, external_ids: list[str]) -> dict[str, RemoteStatus]:
+        """The current status of each of these remote objects; ids the tool does not show are left out."""
+        raise NotImplementedError
+
+    def local_status_for(self, remote_status: str) -> str | None:
+        """The Fieldhook status a remote status name stands for, or None when it is not mapped."""
+        raise NotImplementedError
+
+    # --- RECEIVES_WEBHOOKS ---
+
+    def inbound_verify(self, *, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether an inbound call really comes from the tool (its signature, in constant time)."""
+        raise NotImplementedError
+
+    def inbound_parse(self, *, payload: Any) -> InboundCall:
+        """What a verified call's JSON asks of us; InboundRejected when it cannot be read."""
+        raise NotImplementedError
+
+    # --- OAUTH2 ---
+
+    def oauth_endpoints(self) -> OAuthEndpoints:
+        raise NotImplementedError
+
+    def oauth_problem(self) -> str:
+        """Why the OAuth flow cannot start with the saved settings yet, or ''."""
+        return ""
+
+    def uses_oauth(self) -> bool:
+        """Whether these settings authenticate with OAuth (a kind may offer other ways too)."""
+        return Capability.OAUTH2 in self.capabilities
+
+    def oauth_account_name(self, access_token: str) -> str:
+        """Whom a fresh access token acts for, or '' when the tool does not say."""
+        raise NotImplementedError
+
+    # --- CONNECTION_STATE ---
+
+    def connection_state(self) -> str:
+        """What the admin shows about the credentials ('' unless the kind has CONNECTION_STATE)."""
+        return ""

@@ -8,15 +8,18 @@ import datetime
 import json
 import math
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from django.conf import settings
 from django.utils import timezone
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 import app
 from integrations.connectors.deadline import RequestDeadline, request_deadline
@@ -25,6 +28,9 @@ from integrations.connectors.ssrf import AddressRefused, GuardedHTTPAdapter, sch
 
 USER_AGENT = f"Fieldhook/{app.__version__}"
 EXCERPT_CHARS = 500
+READ_TRIES = 3
+TRANSIENT = {ErrorClass.CONNECTION, ErrorClass.TIMEOUT, ErrorClass.SERVER, ErrorClass.RATE_LIMITED}
+T = TypeVar("T")
 
 _session: requests.Session | None = None
 _session_pid: int | None = None
@@ -215,3 +221,25 @@ def _reason(exc: Exception) -> str:
         if marker in text:
             return marker.lower()
     return type(exc).__name__
+
+
+def read_retrying(read: Callable[[], T]) -> T:
+    """Run an idempotent read (a GET, a search) with a few quick tries on connection errors,
+    timeouts, 429 and 5xx (DESIGN §3: reads only; a write is retried by the engine, whole)."""
+    retrying = Retrying(
+        stop=stop_after_attempt(READ_TRIES),
+        wait=wait_random_exponential(multiplier=0.25, max=2),
+        retry=retry_if_exception(_transient),
+        sleep=_sleep,
+        reraise=True,
+    )
+    return retrying(read)
+
+
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, ConnectorError) and error.error_class in TRANSIENT
+
+
+def _sleep(seconds: float) -> None:
+    """The pause between read tries (a seam, so tests need not wait)."""
+    time.sleep(seconds)

@@ -1,4 +1,4 @@
-"""Routes under /webhooks/: one signed endpoint per inbound kind, keyed by the integration's public uuid."""
+"""Routes under /webhooks/: one signed endpoint for every inbound kind, keyed by the integration's public uuid."""
 
 from django.urls import path
 
@@ -7,5 +7,5 @@ from integrations.inbound import views
 app_name = "inbound"
 
 urlpatterns = [
-    path("openproject/<uuid:integration_uuid>/", views.openproject_webhook, name="openproject"),
+    path("<slug:kind>/<uuid:integration_uuid>/", views.integration_webhook, name="webhook"),
 ]

@@ -8,7 +8,7 @@ from django.db import transaction
 from standardwebhooks.webhooks import Webhook
 
 from integrations import services
-from integrations.connectors.webhook import signing_secret_generate
+from integrations.connectors.webhook.config import signing_secret_generate
 from integrations.models import IntegrationSync, SyncAttempt
 from tests.e2e.conftest import publishing_to, wait_until
 from tests.factories import TenantIntegrationFactory

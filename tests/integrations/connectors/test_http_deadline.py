@@ -15,7 +15,7 @@ import pytest
 
 from integrations.connectors import http
 from integrations.connectors.errors import ConnectorError
-from tests.integrations.test_ssrf import self_signed
+from tests.integrations.connectors.test_ssrf import self_signed
 
 DEADLINE = 1.0
 BYTE_EVERY = 0.1  # seconds between two dribbled bytes: far below the per-read timeout

@@ -7,10 +7,10 @@ import logging
 import pytest
 from django.test import RequestFactory, override_settings
 
-from integrations.inbound.views import openproject_webhook
+from integrations.inbound.views import integration_webhook
 from integrations.models import IntegrationSync
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
-from tests.integrations.openproject.inbound_fixtures import (
+from tests.integrations.connectors.openproject.inbound_fixtures import (
     SECRET,
     sign,
     signed_post,
@@ -86,7 +86,7 @@ def test_an_unmapped_status_is_answered_and_changes_nothing(client, openproject,
 def test_a_work_package_we_never_linked_is_unknown(client, openproject, workitem):
     response = signed_post(client, openproject, work_package_event(999, "Closed"))
 
-    assert (response.status_code, response.json()) == (200, {"result": "unknown_work_package"})
+    assert (response.status_code, response.json()) == (200, {"result": "unlinked"})
     assert status_of(workitem) == "New"
 
 
@@ -97,7 +97,7 @@ def test_a_link_of_another_openproject_integration_is_not_followed(client, tenan
 
     response = signed_post(client, openproject, work_package_event(12, "Closed"))
 
-    assert response.json() == {"result": "unknown_work_package"}
+    assert response.json() == {"result": "unlinked"}
     assert status_of(item) == "New"
 
 
@@ -211,7 +211,7 @@ def test_a_declared_length_over_the_limit_is_refused_without_reading_the_body(op
     environ = {"CONTENT_LENGTH": "10000000", "CONTENT_TYPE": "application/json", "wsgi.input": Unreadable()}
     request = RequestFactory().generic("POST", webhook_url(openproject), **environ)
 
-    response = openproject_webhook(request, integration_uuid=openproject.uuid)
+    response = integration_webhook(request, kind="openproject", integration_uuid=openproject.uuid)
 
     assert response.status_code == 413
 

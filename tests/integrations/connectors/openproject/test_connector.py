@@ -12,7 +12,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import oauth
 from integrations.connectors import registry
 from integrations.delivery import sync_deliver
 from integrations.models import EventType, ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
@@ -504,9 +503,9 @@ def test_statuses_of_250_work_packages_take_three_filtered_requests(fake_openpro
         fake_openproject.add_work_package(subject=f"RMA-{number}: x", status_id=12 if number % 2 else 1)
     ids = [str(i) for i in range(1, 251)]
 
-    statuses = integration_connector(integration=openproject_integration).work_package_statuses(ids)
+    statuses = integration_connector(integration=openproject_integration).remote_statuses(ids)
 
-    assert statuses == {i: ("New" if int(i) % 2 else "Closed") for i in ids}
+    assert {i: status.status for i, status in statuses.items()} == {i: ("New" if int(i) % 2 else "Closed") for i in ids}
     calls = fake_openproject.calls("GET", r"/api/v3/work_packages")
     assert len(calls) == 3
     id_filters = [next(f["id"] for f in call.filters if "id" in f) for call in calls]
@@ -520,7 +519,7 @@ def test_statuses_follow_the_pages_when_openproject_caps_the_page_size(fake_open
     for number in range(100):
         fake_openproject.add_work_package(subject=f"RMA-{number}: x")
 
-    statuses = integration_connector(integration=openproject_integration).work_package_statuses(
+    statuses = integration_connector(integration=openproject_integration).remote_statuses(
         [str(i) for i in range(1, 101)]
     )
 
@@ -531,9 +530,9 @@ def test_statuses_follow_the_pages_when_openproject_caps_the_page_size(fake_open
 def test_statuses_leave_out_work_packages_openproject_does_not_show(fake_openproject, openproject_integration):
     fake_openproject.add_work_package()
 
-    statuses = integration_connector(integration=openproject_integration).work_package_statuses(["1", "999"])
+    statuses = integration_connector(integration=openproject_integration).remote_statuses(["1", "999"])
 
-    assert statuses == {"1": "New"}
+    assert [(status.external_id, status.status) for status in statuses.values()] == [("1", "New")]
 
 
 @pytest.mark.parametrize(
@@ -859,7 +858,9 @@ def test_a_revoked_grant_is_a_permanent_auth_failure(fake_openproject, openproje
     sync = deliver(openproject_integration, EventType.WORKITEM_CREATED)
 
     assert (sync.status, sync.last_status_code) == ("failed", 400)
-    assert sync.last_error == oauth.REFRESH_REFUSED
+    assert sync.last_error == (
+        "OpenProject refused the refresh token (access revoked?): reconnect with 'Connect to OpenProject'."
+    )
     assert SyncAttempt.objects.get(sync=sync).error_class == "auth"
     assert fake_openproject.calls("POST", CREATE) == []
 

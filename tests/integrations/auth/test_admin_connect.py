@@ -15,9 +15,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import oauth
+from integrations.auth import oauth
+from integrations.auth.views import SESSION_KEY, STATE_TTL_SECONDS
 from integrations.models import TenantIntegration
-from integrations.oauth_views import SESSION_KEY, STATE_TTL_SECONDS
 from tests.factories import TenantIntegrationFactory
 from tests.helpers import logged_in, staff
 
@@ -76,7 +76,7 @@ def change_url(integration) -> str:
 
 
 def connect_url(integration) -> str:
-    return reverse("admin:integrations_tenantintegration_openproject_connect", args=[integration.pk])
+    return reverse("admin:integrations_tenantintegration_oauth_connect", args=[integration.pk])
 
 
 def start(client, integration) -> dict[str, str]:
@@ -115,7 +115,7 @@ def test_the_change_page_offers_to_connect_an_oauth_integration(owner_client, in
     form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', response.text, re.DOTALL)
     assert form.group(1) == connect_url(integration)
     assert 'name="csrfmiddlewaretoken"' in form.group(2)
-    assert '<button type="submit" class="openproject-connect">Connect to OpenProject</button>' in form.group(2)
+    assert '<button type="submit" class="oauth-connect">Connect to OpenProject</button>' in form.group(2)
     assert "OAuth: not connected — use &#x27;Connect to OpenProject&#x27;" in response.text
 
 
@@ -173,7 +173,7 @@ def test_connect_sends_the_browser_to_openproject_with_state_and_challenge(owner
     assert params["redirect_uri"] == FIELDHOOK + CALLBACK
     assert params["scope"] == "api_v3"
     assert params["code_challenge_method"] == "S256"
-    integration_id, verifier, created = owner_client.session[SESSION_KEY][params["state"]]
+    integration_id, verifier, created, _token_url = owner_client.session[SESSION_KEY][params["state"]]
     assert integration_id == integration.pk
     assert oauth.s256_challenge(verifier) == params["code_challenge"]
     assert time.time() - created < 5
@@ -229,7 +229,7 @@ def test_connect_without_a_client_secret_explains_what_to_do(owner_client, tenan
     assert response.url == change_url(integration)
     [(level, text)] = shown(response)
     assert level == messages.ERROR
-    assert text.startswith("Enter the OpenProject URL and the OAuth client id and secret")
+    assert text == "Enter the OAuth client id and secret, and save, before connecting to OpenProject."
 
 
 def test_another_tenants_admin_cannot_start_the_flow(outsider_client, integration):
@@ -289,6 +289,22 @@ def test_the_callback_stores_the_tokens_encrypted_and_the_user_name(owner_client
         assert token not in str(integration.config)
     assert integration.config["oauth_connected_as"] == "Ana Admin"
     assert integration.config["project"] == "repairs"
+
+
+def test_a_callback_after_the_tool_url_changed_sends_the_code_nowhere(owner_client, integration, openproject):
+    """Found while making OAuth generic: the code was exchanged at whatever URL was saved by then."""
+    params = start(owner_client, integration)
+    TenantIntegration.objects.filter(pk=integration.pk).update(
+        config={**integration.config, "base_url": "https://elsewhere.example.com"}
+    )
+
+    response = owner_client.get(CALLBACK, {"code": "auth-code-77", "state": params["state"]})
+
+    assert shown(response) == [
+        (messages.ERROR, "The OpenProject settings changed since you clicked Connect; nothing was stored.")
+    ]
+    assert len(openproject.calls) == 0
+    assert_nothing_stored(integration)
 
 
 def test_the_change_page_shows_whom_the_integration_is_connected_as(owner_client, integration, openproject):

@@ -5,7 +5,7 @@ import pytest
 import responses
 from django.core.cache import cache
 
-from integrations.connectors import openproject_api
+from integrations.connectors import http
 from integrations.models import SUBSCRIBABLE_EVENTS
 from tests.factories import TenantIntegrationFactory
 from tests.fakes.openproject import API_KEY, BASE_URL, FakeOpenProject
@@ -23,7 +23,7 @@ def fresh_cache():
 def read_retry_pauses(monkeypatch) -> list[float]:
     """Reads are retried with short jittered pauses: recorded here instead of slept."""
     pauses: list[float] = []
-    monkeypatch.setattr(openproject_api, "_sleep", pauses.append)
+    monkeypatch.setattr(http, "_sleep", pauses.append)
     return pauses
 
 

@@ -5,9 +5,9 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
 from integrations import resilience, tasks
-from integrations.connectors import openproject_api
-from integrations.inbound.services import integration_poll
-from tests.integrations.openproject.test_polling import WORK_PACKAGES, linked_work_items, reloaded
+from integrations.connectors import http
+from integrations.inbound.polling import integration_poll
+from tests.integrations.connectors.openproject.test_polling import WORK_PACKAGES, linked_work_items, reloaded
 
 HUGE = 10**12
 
@@ -126,7 +126,7 @@ def test_a_poll_stopped_by_its_soft_time_limit_records_why(
     def time_is_up(seconds: float) -> None:
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(openproject_api, "_sleep", time_is_up)  # the limit strikes between two tries
+    monkeypatch.setattr(http, "_sleep", time_is_up)  # the limit strikes between two tries
 
     result = tasks.poll_integration(openproject_integration.pk)
 

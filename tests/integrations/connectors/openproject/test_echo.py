@@ -4,10 +4,14 @@ integrations, never for the one it came from; changes made in Fieldhook reach al
 import pytest
 
 from integrations.events import events_suppressed_for
-from integrations.inbound.services import integration_poll
+from integrations.inbound.polling import integration_poll
 from integrations.models import EventType, IntegrationSync
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
-from tests.integrations.openproject.inbound_fixtures import signed_post, with_webhook_secret, work_package_event
+from tests.integrations.connectors.openproject.inbound_fixtures import (
+    signed_post,
+    with_webhook_secret,
+    work_package_event,
+)
 from workitems import services
 from workitems.models import WorkItem, WorkItemNote
 

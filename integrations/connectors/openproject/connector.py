@@ -1,5 +1,6 @@
 """OpenProject (API v3): a work item becomes a work package; a status change moves it
-(optimistic locking with lockVersion); other changes become a comment.
+(optimistic locking with lockVersion); other changes become a comment. Statuses come back by
+poll and by signed webhook.
 
 No OpenProject write takes an idempotency key, so a creation retried after an unknown
 outcome first looks for a work package whose subject starts with our reference id.
@@ -8,43 +9,35 @@ outcome first looks for a work package whose subject starts with our reference i
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from django import forms
 from django.contrib.auth import get_user_model
 
-from integrations.connectors.base import Capability, ConfigField, Connector, DeliveryResult, Event
+from integrations.connectors.base import (
+    Capability,
+    Connector,
+    DeliveryResult,
+    Event,
+    InboundCall,
+    OAuthEndpoints,
+    RemoteStatus,
+)
+from integrations.connectors.config import status_for
 from integrations.connectors.errors import ConnectorError, ErrorClass
-from integrations.connectors.openproject_api import (
+from integrations.connectors.openproject import config, inbound, oauth, render
+from integrations.connectors.openproject.client import (
     ALL_STATUSES,
-    AuthMethod,
     OpenProjectApi,
-    assignee_map_error,
-    changes_markdown,
-    custom_fields_error,
-    description_markdown,
     filters_param,
     raise_for_openproject,
+    status_name,
 )
-from integrations.connectors.ssrf import url_refusal
+from integrations.connectors.openproject.config import AuthMethod, OpenProjectConfig, default_status_map
 from integrations.connectors.text import local_date, lookup
-from integrations.widgets import KeyValueTableField
-from workitems.models import WorkItem
 
-DEFAULT_STATUS_MAP = {
-    "New": "New",
-    "In Progress": "In Progress",
-    "Review": "In Progress",
-    "Closed": "Closed",
-    "Rejected": "Cancelled",
-}
-SUBJECT_MAX = 255
 NO_LINK = "No work package is linked yet: replay the creation first."
-
-
-def _password() -> forms.PasswordInput:
-    return forms.PasswordInput(render_value=False)
 
 
 class OpenProjectConnector(Connector):
@@ -62,144 +55,16 @@ class OpenProjectConnector(Connector):
     description = "Creates a work package per work item, moves it with the status, and comments on other changes."
     default_rate_per_second = 15
     uses_external_links = True
+    config_class = OpenProjectConfig
+    config_fields = config.FIELDS
     destination_fields = ("base_url",)
-    config_fields = [
-        ConfigField(
-            "base_url",
-            forms.URLField(
-                label="OpenProject URL",
-                assume_scheme="https",
-                help_text="The address of the instance, e.g. https://openproject.example.com (without /api/v3).",
-            ),
-        ),
-        ConfigField(
-            "project",
-            forms.CharField(
-                label="Project", max_length=100, help_text="Id or identifier of the project, e.g. 3 or service-desk."
-            ),
-        ),
-        ConfigField(
-            "type_id",
-            forms.IntegerField(
-                label="Type id", min_value=1, initial=1, help_text="Work package type, e.g. 1 for Task."
-            ),
-        ),
-        ConfigField(
-            "default_status_id",
-            forms.IntegerField(
-                label="Initial status id",
-                min_value=1,
-                required=False,
-                help_text="Status of new work packages; empty: OpenProject's default status.",
-            ),
-        ),
-        ConfigField(
-            "auth_method",
-            forms.ChoiceField(
-                label="Authentication",
-                choices=AuthMethod.choices,
-                initial=AuthMethod.API_KEY_BASIC,
-                help_text="An API token from My account › Access tokens, or OAuth with an application "
-                "registered in Administration › Authentication › OAuth applications.",
-            ),
-        ),
-        ConfigField(
-            "api_key",
-            forms.CharField(label="API key", required=False, widget=_password(), help_text="For the API key methods."),
-            secret=True,
-        ),
-        ConfigField(
-            "oauth_client_id",
-            forms.CharField(label="OAuth client id", required=False, help_text="For OAuth: the application's UID."),
-        ),
-        ConfigField(
-            "oauth_client_secret",
-            forms.CharField(label="OAuth client secret", required=False, widget=_password(), help_text="For OAuth."),
-            secret=True,
-        ),
-        ConfigField(
-            "status_map",
-            KeyValueTableField(
-                label="Status map",
-                key_label="OpenProject status",
-                value_label="Fieldhook status",
-                value_choices=WorkItem.Status.values,
-                initial=DEFAULT_STATUS_MAP,
-                help_text="OpenProject status name → Fieldhook status, both ways: a Fieldhook status change moves "
-                "the work package to a status mapped to it (preferring the same name). Names are matched "
-                "case-insensitively. Clear both cells to remove a row.",
-            ),
-        ),
-        ConfigField(
-            "custom_fields",
-            forms.JSONField(
-                label="Custom fields",
-                required=False,
-                initial=dict,
-                help_text='Work item values copied into OpenProject custom fields, e.g. {"customField1": '
-                '"reference_id", "customField2": "customer.name"}. A custom field holding reference_id is '
-                "also used to find a work package again.",
-            ),
-        ),
-        ConfigField(
-            "assignee_map",
-            forms.JSONField(
-                label="Assignees",
-                required=False,
-                initial=dict,
-                help_text='Technician email → OpenProject user id, e.g. {"ana@example.com": 11}. A technician not '
-                "listed is looked up by email in OpenProject (needs an admin API user); not found: no assignee.",
-            ),
-        ),
-        ConfigField(
-            "poll_enabled",
-            forms.BooleanField(
-                label="Poll for status changes",
-                required=False,
-                initial=True,
-                help_text="Ask OpenProject regularly for status changes of linked work packages.",
-            ),
-        ),
-        ConfigField(
-            "poll_interval_seconds",
-            forms.IntegerField(label="Poll interval (seconds)", min_value=60, initial=300),
-        ),
-        ConfigField(
-            "webhook_secret",
-            forms.CharField(
-                label="Webhook secret",
-                required=False,
-                widget=_password(),
-                help_text="The secret of an OpenProject webhook (Administration › Webhooks) pointing at Fieldhook; "
-                "its X-OP-Signature is checked on every inbound call.",
-            ),
-            secret=True,
-        ),
-    ]
-
-    # --- Configuration ---------------------------------------------------------------------
+    remote_noun = "work package"
+    remote_object_name = "work package #{id}"
+    config: OpenProjectConfig
 
     @classmethod
     def clean_config(cls, cleaned: dict[str, Any], form: Any) -> dict[str, Any]:
-        url = cleaned.get("base_url")
-        if url and "@" in url.split("//", 1)[-1].split("/", 1)[0]:
-            form.add_error("base_url", "Put credentials in the API key field, not in the URL.")
-        elif url and (refusal := url_refusal(url)):
-            form.add_error("base_url", refusal)
-        elif url:
-            cleaned["base_url"] = url.rstrip("/")
-        method = cleaned.get("auth_method")
-        if method in (AuthMethod.API_KEY_BASIC, AuthMethod.API_KEY_BEARER) and not cleaned.get("api_key"):
-            form.add_error("api_key", "The API key methods need an API key.")
-        if method == AuthMethod.OAUTH2:
-            for name in ("oauth_client_id", "oauth_client_secret"):
-                if not cleaned.get(name):
-                    form.add_error(name, "OAuth needs the application's client id and secret.")
-        for name, check in (("custom_fields", custom_fields_error), ("assignee_map", assignee_map_error)):
-            error = check(cleaned.get(name))
-            if error:
-                form.add_error(name, error)
-        return cleaned
+        return config.clean_config(cleaned, form)
 
     @cached_property
     def api(self) -> OpenProjectApi:
@@ -207,7 +72,7 @@ class OpenProjectConnector(Connector):
 
     @property
     def status_map(self) -> dict[str, str]:
-        return self.config.get("status_map") or DEFAULT_STATUS_MAP
+        return self.config.status_map or default_status_map()
 
     # --- Delivering events -------------------------------------------------------------------
 
@@ -243,20 +108,19 @@ class OpenProjectConnector(Connector):
         return self._result(response.json(), status_code=response.status_code)
 
     def _new_package(self, workitem: dict[str, Any]) -> dict[str, Any]:
-        subject = " ".join(f"{workitem['reference_id']}: {workitem.get('description') or ''}".split())
         body: dict[str, Any] = {
-            "subject": subject[:SUBJECT_MAX],
-            "description": {"format": "markdown", "raw": description_markdown(workitem)},
+            "subject": render.subject(workitem),
+            "description": {"format": "markdown", "raw": render.description_markdown(workitem)},
         }
         if workitem.get("due_date"):
             body["dueDate"] = local_date(workitem["due_date"])
-        for custom_field, key in (self.config.get("custom_fields") or {}).items():
+        for custom_field, key in self.config.custom_fields.items():
             value = lookup(workitem, key)
             if value is not None:
                 body[custom_field] = value
-        links = {"type": {"href": f"/api/v3/types/{self.config.get('type_id') or 1}"}}
-        if self.config.get("default_status_id"):
-            links["status"] = {"href": f"/api/v3/statuses/{self.config['default_status_id']}"}
+        links = {"type": {"href": f"/api/v3/types/{self.config.type_id}"}}
+        if self.config.default_status_id:
+            links["status"] = {"href": f"/api/v3/statuses/{self.config.default_status_id}"}
         assignee = self._assignee_id(workitem.get("technician"))
         if assignee:
             links["assignee"] = {"href": f"/api/v3/users/{assignee}"}
@@ -264,9 +128,7 @@ class OpenProjectConnector(Connector):
         return body
 
     def _find_created(self, reference_id: str) -> dict[str, Any] | None:
-        reference_field = next(
-            (cf for cf, key in (self.config.get("custom_fields") or {}).items() if key == "reference_id"), None
-        )
+        reference_field = self.config.reference_field
         if reference_field:
             match = {reference_field: {"operator": "~", "values": [reference_id]}}
         else:
@@ -291,13 +153,11 @@ class OpenProjectConnector(Connector):
         if not event.existing:
             raise ConnectorError(NO_LINK, permanent=True, error_class=ErrorClass.CONFIG)
         local = event.payload["workitem"]["status"]
-        target_name = self._openproject_status_for(local)
-        target_id = self._status_id(target_name)
+        target_id = self._status_id(self._openproject_status_for(local))
         path = f"/api/v3/work_packages/{event.existing.external_id}"
         for _ in range(2):
             package = self.api.read(path, what="the work package", not_found=self._package_not_found(event))
-            current = (package.get("_links", {}).get("status") or {}).get("title") or ""
-            if self.local_status_for(current) == local:
+            if self.local_status_for(status_name(package)) == local:
                 return self._linked(event, status_code=200)  # already there (or an equivalent status)
             body = {
                 "lockVersion": package["lockVersion"],
@@ -317,7 +177,7 @@ class OpenProjectConnector(Connector):
     def _comment(self, event: Event) -> DeliveryResult:
         if not event.existing:
             raise ConnectorError(NO_LINK, permanent=True, error_class=ErrorClass.CONFIG)
-        raw = changes_markdown(event.payload.get("changes") or {})
+        raw = render.changes_markdown(event.payload.get("changes") or {})
         response = self.api.send(
             "POST", f"/api/v3/work_packages/{event.existing.external_id}/activities", body={"comment": {"raw": raw}}
         )
@@ -345,7 +205,7 @@ class OpenProjectConnector(Connector):
 
     def _project_not_found(self) -> str:
         return (
-            f"OpenProject project '{self.config.get('project')}' was not found, or the API user has no permission "
+            f"OpenProject project '{self.config.project}' was not found, or the API user has no permission "
             "to see it (HTTP 404)."
         )
 
@@ -357,10 +217,9 @@ class OpenProjectConnector(Connector):
 
     # --- Statuses, both ways ------------------------------------------------------------------
 
-    def local_status_for(self, openproject_status_name: str) -> str | None:
+    def local_status_for(self, remote_status: str) -> str | None:
         """The Fieldhook status an OpenProject status maps to (names compared case-insensitively)."""
-        wanted = (openproject_status_name or "").strip().casefold()
-        return next((local for name, local in self.status_map.items() if name.strip().casefold() == wanted), None)
+        return status_for(self.status_map, remote_status)
 
     def _openproject_status_for(self, local: str) -> str:
         """The OpenProject status name for a Fieldhook status: the same name if mapped, else the first mapped."""
@@ -386,9 +245,21 @@ class OpenProjectConnector(Connector):
             )
         return found
 
-    def work_package_statuses(self, external_ids: list[str]) -> dict[str, str]:
-        """OpenProject status name per work package id; ids it does not show are left out."""
-        return self.api.work_package_statuses(external_ids)
+    def remote_statuses(self, external_ids: list[str]) -> dict[str, RemoteStatus]:
+        """The status of each work package the API user can see, with when and at which lockVersion."""
+        found = {
+            package_id: inbound.remote_status(package)
+            for package_id, package in self.api.work_packages(external_ids).items()
+        }
+        return {package_id: status for package_id, status in found.items() if status is not None}
+
+    # --- Inbound webhooks ---------------------------------------------------------------------
+
+    def inbound_verify(self, *, headers: Mapping[str, str], body: bytes) -> bool:
+        return inbound.signature_valid(secret=self.secrets.get("webhook_secret") or "", body=body, headers=headers)
+
+    def inbound_parse(self, *, payload: Any) -> InboundCall:
+        return inbound.call_parse(payload)
 
     # --- Assignee -----------------------------------------------------------------------------
 
@@ -397,12 +268,26 @@ class OpenProjectConnector(Connector):
         email = _technician_email(technician)
         if not email:
             return None
-        mapped = {str(k).casefold(): v for k, v in (self.config.get("assignee_map") or {}).items()}
+        mapped = {str(k).casefold(): v for k, v in self.config.assignee_map.items()}
         if email.casefold() in mapped:
             return int(mapped[email.casefold()])
         return self.api.user_id_by_email(email)
 
-    # --- Admin ------------------------------------------------------------------------------
+    # --- OAuth ----------------------------------------------------------------------------------
+
+    def uses_oauth(self) -> bool:
+        return self.config.auth_method == AuthMethod.OAUTH2
+
+    def oauth_endpoints(self) -> OAuthEndpoints:
+        return oauth.endpoints(self.config.base_url)
+
+    def oauth_problem(self) -> str:
+        return "" if self.config.base_url else "Enter the OpenProject URL and save before connecting."
+
+    def oauth_account_name(self, access_token: str) -> str:
+        return oauth.account_name(base_url=self.config.base_url, access_token=access_token)
+
+    # --- Admin ----------------------------------------------------------------------------------
 
     def _project(self) -> dict[str, Any]:
         return self.api.read(self.api.project_path(), what="the project request", not_found=self._project_not_found())
@@ -426,14 +311,11 @@ class OpenProjectConnector(Connector):
         expires_at = float(self.secrets.get("oauth_expires_at") or 0)
         if expires_at and expires_at <= datetime.datetime.now(datetime.UTC).timestamp():
             return "OAuth: token expired — it will be refreshed on the next delivery"
-        who = self.secrets.get("oauth_connected_as") or self.config.get("oauth_connected_as") or "an unknown user"
+        who = self.secrets.get("oauth_connected_as") or self.config.oauth_connected_as or "an unknown user"
         if not expires_at:
             return f"OAuth: connected as {who}, token without an expiry date"
         until = datetime.datetime.fromtimestamp(expires_at, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
         return f"OAuth: connected as {who}, token valid until {until}"
-
-
-# --- Helpers ----------------------------------------------------------------------------------
 
 
 def _technician_email(technician: dict[str, Any] | None) -> str:

@@ -1,5 +1,6 @@
-"""The OAuth 2 client (authorization code + PKCE, refresh) against OpenProject's Doorkeeper
-token endpoint, faked with `responses`; and the connector using it to renew a token."""
+"""The generic OAuth 2 client (authorization code + PKCE, refresh), driven by the OpenProject
+connector's endpoints against its Doorkeeper token endpoint, faked with `responses`; and the
+connector using it to renew a token."""
 
 import base64
 import hashlib
@@ -11,7 +12,8 @@ import pytest
 import requests
 import responses
 
-from integrations import oauth
+from integrations.auth import oauth
+from integrations.connectors.base import OAuthEndpoints
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.services import integration_connector
 from tests.factories import TenantIntegrationFactory
@@ -31,6 +33,18 @@ def openproject():
         yield mock
 
 
+@pytest.fixture
+def connector(tenant):
+    """An OpenProject integration set up for OAuth, holding a refresh token."""
+    integration = TenantIntegrationFactory(
+        tenant=tenant,
+        integration_type="openproject",
+        config={"base_url": BASE_URL, "project": "repairs", "auth_method": "oauth2", "oauth_client_id": CLIENT_ID},
+        secrets={"oauth_client_secret": CLIENT_SECRET, "oauth_refresh_token": OLD_REFRESH_TOKEN},
+    )
+    return integration_connector(integration=integration)
+
+
 def token_answer(**overrides) -> dict:
     answer = {
         "access_token": "new-access-token-1111",
@@ -48,21 +62,16 @@ def form_of(call) -> dict[str, str]:
     return dict(parse_qsl(call.request.body))
 
 
-def exchange() -> dict:
-    return oauth.exchange_code(
-        base_url=BASE_URL,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        code="auth-code-77",
-        redirect_uri=REDIRECT_URI,
-        code_verifier="v" * 64,
+def exchange(connector) -> dict:
+    return oauth.code_exchange(
+        connector=connector, code="auth-code-77", redirect_uri=REDIRECT_URI, code_verifier="v" * 64
     )
 
 
-def refresh() -> dict:
-    return oauth.refresh_tokens(
-        base_url=BASE_URL, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=OLD_REFRESH_TOKEN
-    )
+def refresh(connector) -> dict:
+    """Refresh the connector's tokens; the secrets it stored afterwards."""
+    oauth.tokens_refresh(connector)
+    return connector.stored_secrets()
 
 
 # --- PKCE and the authorization URL ---------------------------------------------------------
@@ -89,7 +98,7 @@ def test_every_pkce_pair_is_new():
 
 def test_the_authorization_url_asks_openproject_for_a_code_with_pkce():
     url = oauth.authorization_url(
-        base_url=BASE_URL + "/",
+        endpoints=OAuthEndpoints(f"{BASE_URL}/oauth/authorize", TOKEN_URL, "api_v3"),
         client_id=CLIENT_ID,
         redirect_uri=REDIRECT_URI,
         state="state-abc",
@@ -112,10 +121,10 @@ def test_the_authorization_url_asks_openproject_for_a_code_with_pkce():
 # --- Exchanging the code ----------------------------------------------------------------------
 
 
-def test_exchanging_a_code_posts_the_form_with_the_verifier(openproject):
+def test_exchanging_a_code_posts_the_form_with_the_verifier(openproject, connector):
     openproject.post(TOKEN_URL, json=token_answer())
 
-    exchange()
+    exchange(connector)
 
     request = openproject.calls[0].request
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
@@ -129,11 +138,11 @@ def test_exchanging_a_code_posts_the_form_with_the_verifier(openproject):
     }
 
 
-def test_exchanged_tokens_come_back_in_the_secrets_layout(openproject):
+def test_exchanged_tokens_come_back_in_the_secrets_layout(openproject, connector):
     openproject.post(TOKEN_URL, json=token_answer())
     before = time.time()
 
-    tokens = exchange()
+    tokens = exchange(connector)
 
     assert set(tokens) == {"oauth_access_token", "oauth_refresh_token", "oauth_expires_at"}
     assert tokens["oauth_access_token"] == "new-access-token-1111"
@@ -141,13 +150,13 @@ def test_exchanged_tokens_come_back_in_the_secrets_layout(openproject):
     assert before + 7200 <= tokens["oauth_expires_at"] <= time.time() + 7200
 
 
-def test_a_token_without_expiry_has_no_expiry_time(openproject):
+def test_a_token_without_expiry_has_no_expiry_time(openproject, connector):
     openproject.post(TOKEN_URL, json=token_answer(expires_in=None))
 
-    assert exchange()["oauth_expires_at"] is None
+    assert exchange(connector)["oauth_expires_at"] is None
 
 
-def test_a_refused_code_is_a_permanent_auth_error_with_openprojects_reason(openproject):
+def test_a_refused_code_is_a_permanent_auth_error_with_the_tools_reason(openproject, connector):
     openproject.post(
         TOKEN_URL,
         status=400,
@@ -155,7 +164,7 @@ def test_a_refused_code_is_a_permanent_auth_error_with_openprojects_reason(openp
     )
 
     with pytest.raises(ConnectorError) as raised:
-        exchange()
+        exchange(connector)
 
     error = raised.value
     assert (error.permanent, error.error_class, error.status_code) == (True, ErrorClass.AUTH, 400)
@@ -164,20 +173,20 @@ def test_a_refused_code_is_a_permanent_auth_error_with_openprojects_reason(openp
     )
 
 
-def test_an_answer_without_an_access_token_is_an_error(openproject):
+def test_an_answer_without_an_access_token_is_an_error(openproject, connector):
     openproject.post(TOKEN_URL, json={"token_type": "Bearer"})
 
     with pytest.raises(ConnectorError, match="without an access token"):
-        exchange()
+        exchange(connector)
 
 
 # --- Refreshing ----------------------------------------------------------------------------
 
 
-def test_a_refresh_posts_the_refresh_token_with_the_client_credentials(openproject):
+def test_a_refresh_posts_the_refresh_token_with_the_client_credentials(openproject, connector):
     openproject.post(TOKEN_URL, json=token_answer())
 
-    tokens = refresh()
+    tokens = refresh(connector)
 
     assert form_of(openproject.calls[0]) == {
         "grant_type": "refresh_token",
@@ -190,10 +199,10 @@ def test_a_refresh_posts_the_refresh_token_with_the_client_credentials(openproje
     assert tokens["oauth_expires_at"] > time.time() + 7000
 
 
-def test_a_refresh_keeps_the_old_refresh_token_when_openproject_returns_none(openproject):
+def test_a_refresh_keeps_the_old_refresh_token_when_the_tool_returns_none(openproject, connector):
     openproject.post(TOKEN_URL, json=token_answer(refresh_token=None))
 
-    assert refresh()["oauth_refresh_token"] == OLD_REFRESH_TOKEN
+    assert refresh(connector)["oauth_refresh_token"] == OLD_REFRESH_TOKEN
 
 
 @pytest.mark.parametrize(
@@ -205,11 +214,11 @@ def test_a_refresh_keeps_the_old_refresh_token_when_openproject_returns_none(ope
     ],
     ids=["invalid-grant", "invalid-client", "forbidden"],
 )
-def test_a_refused_refresh_token_is_a_permanent_auth_error(openproject, status, body):
+def test_a_refused_refresh_token_is_a_permanent_auth_error(openproject, connector, status, body):
     openproject.post(TOKEN_URL, status=status, json=body)
 
     with pytest.raises(ConnectorError) as raised:
-        refresh()
+        refresh(connector)
 
     error = raised.value
     assert (error.message, error.permanent, error.error_class) == (REFRESH_REFUSED, True, ErrorClass.AUTH)
@@ -218,30 +227,30 @@ def test_a_refused_refresh_token_is_a_permanent_auth_error(openproject, status, 
 
 
 @pytest.mark.parametrize("status", [500, 503])
-def test_a_server_error_during_a_refresh_is_retried_later(openproject, status):
+def test_a_server_error_during_a_refresh_is_retried_later(openproject, connector, status):
     openproject.post(TOKEN_URL, status=status, body="Service unavailable")
 
     with pytest.raises(ConnectorError) as raised:
-        refresh()
+        refresh(connector)
 
     assert (raised.value.permanent, raised.value.error_class) == (False, ErrorClass.SERVER)
 
 
-def test_rate_limiting_during_a_refresh_is_retried_after_the_pause(openproject):
+def test_rate_limiting_during_a_refresh_is_retried_after_the_pause(openproject, connector):
     openproject.post(TOKEN_URL, status=429, headers={"Retry-After": "30"})
 
     with pytest.raises(ConnectorError) as raised:
-        refresh()
+        refresh(connector)
 
     error = raised.value
     assert (error.permanent, error.error_class, error.retry_after) == (False, ErrorClass.RATE_LIMITED, 30.0)
 
 
-def test_a_timeout_during_a_refresh_is_retried_later(openproject):
+def test_a_timeout_during_a_refresh_is_retried_later(openproject, connector):
     openproject.post(TOKEN_URL, body=requests.ReadTimeout("read timed out"))
 
     with pytest.raises(ConnectorError) as raised:
-        refresh()
+        refresh(connector)
 
     assert (raised.value.permanent, raised.value.error_class) == (False, ErrorClass.TIMEOUT)
 

@@ -31,7 +31,7 @@ from integrations.connectors.ssrf import address_refusal, url_refusal
 from integrations.models import IntegrationSync, SyncAttempt, TenantIntegration
 from tests.factories import TenantIntegrationFactory, UserFactory, WorkItemFactory
 from tests.helpers import logged_in
-from tests.integrations.test_admin_integration_form import ADD, form_data, form_errors
+from tests.integrations.admin.test_admin_integration_form import ADD, form_data, form_errors
 
 # --- Safety net: no connect to anything but loopback -------------------------------------
 

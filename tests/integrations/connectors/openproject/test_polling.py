@@ -8,8 +8,8 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from integrations import tasks
-from integrations.inbound import services as inbound
-from integrations.inbound.services import integration_poll, integrations_due_for_poll
+from integrations.inbound import polling
+from integrations.inbound.polling import integration_poll, integrations_due_for_poll
 from integrations.models import ExternalLink, IntegrationSync, TenantIntegration
 from tests.factories import TenantIntegrationFactory
 from tests.fakes.openproject import API_KEY
@@ -232,11 +232,16 @@ def test_each_integration_has_its_own_interval(tenant, openproject_integration):
     assert integrations_due_for_poll() == [minutely]
 
 
-@pytest.mark.parametrize("poll_enabled", [False, None])
-def test_polling_can_be_turned_off(openproject_integration, poll_enabled):
-    configure(openproject_integration, poll_enabled=poll_enabled)
+def test_polling_can_be_turned_off(openproject_integration):
+    configure(openproject_integration, poll_enabled=False)
 
     assert integrations_due_for_poll() == []
+
+
+def test_a_setting_left_empty_polls_as_the_default_says(openproject_integration):
+    configure(openproject_integration, poll_enabled=None)
+
+    assert integrations_due_for_poll() == [openproject_integration]
 
 
 def test_an_inactive_integration_is_not_polled(openproject_integration):
@@ -279,14 +284,14 @@ def test_a_poll_task_for_an_integration_no_longer_due_does_nothing(fake_openproj
 
 def test_of_two_poll_tasks_racing_only_the_first_to_claim_polls(fake_openproject, openproject_integration, monkeypatch):
     linked_work_items(openproject_integration, fake_openproject, 1)
-    checked_due = inbound._poll_due
+    checked_due = polling._poll_due
 
     def another_worker_claims_meanwhile(integration, now):
         due = checked_due(integration, now)
         TenantIntegration.objects.filter(pk=integration.pk).update(last_polled_at=now)
         return due
 
-    monkeypatch.setattr(inbound, "_poll_due", another_worker_claims_meanwhile)
+    monkeypatch.setattr(polling, "_poll_due", another_worker_claims_meanwhile)
 
     assert tasks.poll_integration(openproject_integration.pk) == "already_polled"
     assert fake_openproject.requests == []

@@ -1,0 +1,1 @@
+"""The generic webhook kind: any receiver that takes a JSON POST (n8n, Zapier, Make)."""
