@@ -217,8 +217,8 @@ SYNC_RETRY_COUNTDOWN_MAX_SECONDS = env.float("SYNC_RETRY_COUNTDOWN_MAX_SECONDS",
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=30)
 # Celery time limits in seconds. The soft limit interrupts a task (a delivery records it as a
 # timeout); the hard one kills its process TASK_HARD_LIMIT_GRACE_SECONDS later. A delivery makes
-# at most 12 requests (an OpenProject status change whose reads are each tried three times, plus
-# a token refresh), each within HTTP_DEADLINE_SECONDS; polls are capped in pages, not in time.
+# at most 12 requests (a status change that reads the remote object first, each read tried three
+# times, plus a token refresh), each within HTTP_DEADLINE_SECONDS; polls are capped in pages, not in time.
 SYNC_TASK_SOFT_TIME_LIMIT = env.float("SYNC_TASK_SOFT_TIME_LIMIT", default=12 * HTTP_DEADLINE_SECONDS + 30)
 POLL_TASK_SOFT_TIME_LIMIT = env.float("POLL_TASK_SOFT_TIME_LIMIT", default=600.0)
 # Every other task: fan-out, the sweep, pruning, scheduling polls.

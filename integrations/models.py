@@ -164,7 +164,7 @@ class SyncAttempt(models.Model):
 
 
 class ExternalLink(models.Model):
-    """The remote object (ticket, work package, message) an integration created for one of ours."""
+    """The remote object (ticket, issue, message, folder) an integration created for one of ours."""
 
     integration = models.ForeignKey(TenantIntegration, on_delete=models.CASCADE, related_name="links")
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
@@ -181,8 +181,8 @@ class ExternalLink(models.Model):
     remote_version = models.PositiveBigIntegerField(
         null=True,
         blank=True,
-        help_text="Newest version of the remote object an inbound webhook reported (OpenProject's "
-        "lockVersion); a replayed older update is ignored.",
+        help_text="Newest version of the remote object the tool reported (e.g. its lock version); a "
+        "replayed older update is ignored.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -52,5 +52,5 @@ def poll_integrations() -> int:
 
 @shared_task(ignore_result=True, **POLL_LIMITS)
 def poll_integration(integration_id: int) -> str:
-    """Ask one integration for the status of its linked work packages (if still due)."""
+    """Ask one integration for the status of its linked remote objects (if still due)."""
     return polling.integration_poll_if_due(integration_id=integration_id)

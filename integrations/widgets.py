@@ -1,4 +1,4 @@
-"""A dict edited as a two-column table (e.g. an OpenProject status → a Fieldhook status).
+"""A dict edited as a two-column table (e.g. a tool's status → a Fieldhook status).
 
 Admins edit rows instead of typing JSON: every stored pair is a row of two text inputs,
 plus a few empty rows to add more. Clearing both cells of a row removes it.

@@ -134,8 +134,8 @@ class Connector:
     # Config fields (URLs) naming where the credentials are sent: when their scheme, host or
     # port changes, the form drops the stored secrets and asks for them again.
     destination_fields: ClassVar[tuple[str, ...]] = ()
-    # How a person names the tool's objects: the noun ("work package"; plural with an "s") and
-    # one of them in a note ("work package #{id}").
+    # How a person names the tool's objects: the noun ("issue"; plural with an "s") and one of
+    # them in a note ("issue {id}").
     remote_noun: ClassVar[str] = "item"
     remote_object_name: ClassVar[str] = "#{id}"
 

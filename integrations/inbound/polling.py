@@ -104,7 +104,7 @@ def _poll(integration: TenantIntegration) -> str:
 
 
 def _poll_summary(connector: Connector, counts: Counter[Outcome], unmapped: set[str]) -> str:
-    """e.g. "Checked 250 linked work packages: 2 updated, 1 with unmapped status 'On hold', 247 unchanged." """
+    """e.g. "Checked 250 linked issues: 2 updated, 1 with unmapped status 'On hold', 247 unchanged." """
     total = sum(counts.values())
     parts = [f"{counts[Outcome.UPDATED]} updated"]
     if counts[Outcome.UNMAPPED]:
