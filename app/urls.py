@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from app.health import healthz
 from app.throttling import admin_login
 from integrations.auth.views import oauth_callback
-from integrations.metrics import metrics_view
+from integrations.views import metrics_view
 
 admin.site.site_header = "Fieldhook"
 admin.site.site_title = "Fieldhook admin"

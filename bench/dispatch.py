@@ -48,7 +48,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from integrations import services as integration_services  # noqa: E402
+from integrations.engine import dispatch  # noqa: E402
 from integrations.models import IntegrationSync, TenantIntegration  # noqa: E402
 from tenants.models import Membership, Tenant  # noqa: E402
 from workitems.models import Customer  # noqa: E402
@@ -99,7 +99,7 @@ def create_latency(client: APIClient, body: dict, loaded: list[int], creates: in
 def create_profile(client: APIClient, body: dict, loaded: list[int], active: bool, runs: int = 20) -> tuple:
     """(queries, ms spent publishing on commit) per create, measured apart from the latency runs."""
     TenantIntegration.objects.filter(pk__in=loaded).update(is_active=active)
-    original, spent = integration_services.syncs_publish_new, []
+    original, spent = dispatch.syncs_publish_new, []
 
     def timed_enqueue(**kwargs):
         started = time.perf_counter()
@@ -108,13 +108,13 @@ def create_profile(client: APIClient, body: dict, loaded: list[int], active: boo
         finally:
             spent.append(time.perf_counter() - started)
 
-    integration_services.syncs_publish_new = timed_enqueue  # looked up at call time by the engine's hook
+    dispatch.syncs_publish_new = timed_enqueue  # looked up at call time by the outbox's on-commit hook
     try:
         with CaptureQueriesContext(connection) as queries:
             for _ in range(runs):
                 api_create(client, body)
     finally:
-        integration_services.syncs_publish_new = original
+        dispatch.syncs_publish_new = original
     return len(queries) / runs, sum(spent) * 1000 / runs
 
 

@@ -40,7 +40,7 @@ django_setup(BENCH_ENV)
 from django.conf import settings  # noqa: E402
 from django.db import transaction  # noqa: E402
 
-from integrations import resilience  # noqa: E402
+from integrations.engine import resilience  # noqa: E402
 from integrations.models import IntegrationSync, SyncAttempt, TenantIntegration  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from workitems.models import Customer  # noqa: E402

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from integrations import payloads
+from integrations.engine.outbox import integrations_subscribed, syncs_create_for_event
 from integrations.models import EventType
-from integrations.services import integrations_subscribed, syncs_create_for_event
 from workitems.models import WorkItem
 
 FIELDS = {name: WorkItem._meta.get_field(name) for name in payloads.TRACKED_FIELDS}

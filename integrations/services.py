@@ -1,148 +1,25 @@
-"""Writes around the delivery engine: the outbox, enqueueing, the sweep and operator actions.
-
-Life of a sync: `syncs_create_for_event` writes it (pending) in the caller's
-transaction and enqueues it on commit; `integrations.delivery.sync_deliver` claims it,
-runs the connector outside any transaction and records the outcome; `syncs_requeue_due`
-(beat, every minute) re-enqueues syncs that are due or were stranded by a broker or
-worker failure.
-"""
+"""Services of one integration: its connector, secrets, OAuth, test event and connection
+check, and the operator's resets. The delivery engine itself is integrations/engine/."""
 
 from __future__ import annotations
 
-import datetime
-import logging
 import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
-from integrations import resilience
 from integrations.connectors import registry
 from integrations.connectors.errors import ConnectorError
 from integrations.crypto import SecretsUnreadable
-from integrations.models import EventType, IntegrationSync, SyncAttempt, TenantIntegration
-from integrations.policy import scrub, secret_strings
-
-logger = logging.getLogger("integrations.delivery")
+from integrations.engine import dispatch, resilience
+from integrations.engine.outbox import syncs_create_for_event
+from integrations.engine.policy import scrub, secret_strings
+from integrations.models import EventType, IntegrationSync, TenantIntegration
 
 Pending = IntegrationSync.Status.PENDING
-
-
-# --- Writing the outbox -------------------------------------------------------------
-
-
-def integrations_subscribed(*, tenant_id: int, event_type: str) -> list[TenantIntegration]:
-    """Active integrations of the tenant that want this event (filtered in Python: works on SQLite too)."""
-    candidates = TenantIntegration.objects.filter(tenant_id=tenant_id, is_active=True)
-    return [integration for integration in candidates if event_type in integration.event_types]
-
-
-def syncs_create_for_event(
-    *, obj: Model, event_type: str, payload: dict[str, Any], event_id: str, integrations: list[TenantIntegration]
-) -> list[IntegrationSync]:
-    """Write one pending sync per integration in the current transaction; enqueue them on commit."""
-    if not integrations:
-        return []
-    now = timezone.now()
-    content_type = ContentType.objects.get_for_model(obj)
-    syncs = IntegrationSync.objects.bulk_create(
-        IntegrationSync(
-            integration=integration,
-            content_type=content_type,
-            object_id=obj.pk,
-            event_type=event_type,
-            event_id=event_id,
-            payload=payload,
-            next_attempt_at=now,
-        )
-        for integration in integrations
-    )
-    sync_ids = [sync.pk for sync in syncs]
-    transaction.on_commit(lambda: syncs_publish_new(sync_ids=sync_ids))
-    return syncs
-
-
-def syncs_enqueue(*, sync_ids: list[int], countdown: float | None = None) -> int:
-    """Hand syncs to Celery, one message each; returns how many were handed over."""
-    from integrations.tasks import send_integration_webhook
-
-    for index, sync_id in enumerate(sync_ids):
-        if not _publish(send_integration_webhook, [sync_id], countdown, pending=len(sync_ids) - index):
-            return index
-    return len(sync_ids)
-
-
-def syncs_publish_new(*, sync_ids: list[int]) -> None:
-    """On commit of an event: one message whatever the number of integrations listening; a
-    worker fans it out, so a request does not pay one broker round trip per integration."""
-    from integrations.tasks import fan_out_syncs
-
-    if len(sync_ids) == 1:
-        syncs_enqueue(sync_ids=sync_ids)
-    else:
-        _publish(fan_out_syncs, [sync_ids], None, pending=len(sync_ids))
-
-
-def _publish(task, args: list, countdown: float | None, *, pending: int) -> bool:
-    """A broker outage is logged, not raised: the rows are safe in the outbox and the sweep sends them."""
-    try:
-        task.apply_async(args=args, countdown=countdown)
-    except Exception as exc:
-        logger.warning("Broker unavailable (%s: %s); %d sync(s) left for the sweep", type(exc).__name__, exc, pending)
-        return False
-    return True
-
-
-# --- Sweeping, retrying, replaying ----------------------------------------------------
-
-
-def syncs_due_for_requeue(*, now: datetime.datetime | None = None) -> QuerySet[IntegrationSync]:
-    """Pending syncs overdue by more than the grace period and not claimed by a live worker:
-    due retries, and syncs stranded by a broker outage at commit or a dead worker."""
-    now = now or timezone.now()
-    cutoff = now - datetime.timedelta(seconds=settings.SYNC_STRANDED_GRACE_SECONDS)
-    return IntegrationSync.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-        status=Pending,
-        next_attempt_at__lte=cutoff,
-        integration__is_active=True,
-    )
-
-
-def syncs_requeue_due() -> int:
-    """Enqueue every overdue sync, in batches by id; returns how many were enqueued."""
-    batch_size = settings.SYNC_SWEEP_BATCH_SIZE
-    enqueued, last_id = 0, 0
-    while True:
-        batch = list(
-            syncs_due_for_requeue().filter(id__gt=last_id).order_by("id").values_list("id", flat=True)[:batch_size]
-        )
-        if not batch:
-            return enqueued
-        sent = syncs_enqueue(sync_ids=batch)
-        enqueued += sent
-        if sent < len(batch) or len(batch) < batch_size:
-            return enqueued
-        last_id = batch[-1]
-
-
-def syncs_retry_now(*, syncs: QuerySet[IntegrationSync], include_synced: bool = False) -> int:
-    """Give the selected syncs a fresh round of attempts, now. With include_synced, synced
-    ones are sent again too (a replay: same event_id, so receivers can dedupe)."""
-    allowed = [IntegrationSync.Status.PENDING, IntegrationSync.Status.FAILED]
-    if include_synced:
-        allowed.append(IntegrationSync.Status.SYNCED)
-    with transaction.atomic():
-        ids = list(syncs.filter(status__in=allowed).values_list("id", flat=True))
-        IntegrationSync.objects.filter(id__in=ids).update(
-            status=Pending, attempts=0, next_attempt_at=timezone.now(), claimed_until=None, synced_at=None
-        )
-        transaction.on_commit(lambda: syncs_enqueue(sync_ids=ids))
-    return len(ids)
 
 
 def integration_resilience_reset(*, integration: TenantIntegration) -> int:
@@ -162,7 +39,7 @@ def integration_resilience_reset(*, integration: TenantIntegration) -> int:
         ids = list(waiting.order_by("id").values_list("id", flat=True))
         IntegrationSync.objects.filter(id__in=ids).update(next_attempt_at=now)
         # The first batch goes at once; the sweep finds the rest, now due.
-        transaction.on_commit(lambda: syncs_enqueue(sync_ids=ids[: settings.SYNC_SWEEP_BATCH_SIZE]))
+        transaction.on_commit(lambda: dispatch.syncs_enqueue(sync_ids=ids[: settings.SYNC_SWEEP_BATCH_SIZE]))
     return len(ids)
 
 
@@ -218,11 +95,3 @@ def integration_test_connection(*, integration: TenantIntegration) -> tuple[bool
         return True, integration_connector(integration=integration).test_connection()
     except (ConnectorError, SecretsUnreadable) as error:
         return False, scrub(str(error), secret_strings(secrets))
-
-
-def sync_attempts_prune(*, older_than_days: int | None = None) -> int:
-    """Delete attempt rows past the retention period (the syncs themselves stay)."""
-    days = settings.SYNC_ATTEMPT_RETENTION_DAYS if older_than_days is None else older_than_days
-    cutoff = timezone.now() - datetime.timedelta(days=days)
-    deleted, _ = SyncAttempt.objects.filter(started_at__lt=cutoff).delete()
-    return deleted

@@ -7,7 +7,7 @@ Poll tasks go to the `polls` queue (settings.CELERY_TASK_ROUTES)."""
 from celery import shared_task
 from django.conf import settings
 
-from integrations import delivery, services
+from integrations.engine import delivery, dispatch, sweep
 from integrations.inbound import polling
 
 
@@ -29,19 +29,19 @@ def send_integration_webhook(sync_id: int) -> str:
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **LIMITS)
 def fan_out_syncs(sync_ids: list[int]) -> int:
     """One event to several integrations: one delivery task per sync."""
-    return services.syncs_enqueue(sync_ids=sync_ids)
+    return dispatch.syncs_enqueue(sync_ids=sync_ids)
 
 
 @shared_task(ignore_result=True, **LIMITS)
 def retry_failed_syncs() -> int:
     """Beat, every minute: enqueue pending syncs that are due or were stranded."""
-    return services.syncs_requeue_due()
+    return sweep.syncs_requeue_due()
 
 
 @shared_task(ignore_result=True, **LIMITS)
 def prune_sync_attempts() -> int:
     """Beat, daily: drop attempt rows older than SYNC_ATTEMPT_RETENTION_DAYS."""
-    return services.sync_attempts_prune()
+    return sweep.sync_attempts_prune()
 
 
 @shared_task(ignore_result=True, **LIMITS)

@@ -13,12 +13,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from integrations import resilience, services
+from integrations import services
 from integrations.auth import views as auth_views
 from integrations.connectors import registry
 from integrations.connectors.base import Capability
 from integrations.connectors.errors import ConnectorError
 from integrations.crypto import SecretsUnreadable
+from integrations.engine import resilience
 from integrations.forms import config_field_names, integration_form_for
 from integrations.inbound.polling import pollable_kinds
 from integrations.models import IntegrationSync, TenantIntegration

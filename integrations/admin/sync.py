@@ -14,8 +14,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from integrations import services
 from integrations.admin.sync_health import sync_health
+from integrations.engine import sweep
 from integrations.models import IntegrationSync, SyncAttempt, TenantIntegration
 from tenants.admin import TenantScopedAdminMixin
 from workitems.models import WorkItem
@@ -157,10 +157,10 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry now (failed or pending)")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[IntegrationSync]) -> None:
-        count = services.syncs_retry_now(syncs=queryset)
+        count = sweep.syncs_retry_now(syncs=queryset)
         self.message_user(request, f"{count} sync(s) queued for a new round of attempts.")
 
     @admin.action(description="Replay (send again with the same event id)")
     def replay(self, request: HttpRequest, queryset: QuerySet[IntegrationSync]) -> None:
-        count = services.syncs_retry_now(syncs=queryset, include_synced=True)
+        count = sweep.syncs_retry_now(syncs=queryset, include_synced=True)
         self.message_user(request, f"{count} sync(s) queued to be sent again with their original event id.")

@@ -24,8 +24,8 @@ from integrations.connectors import registry
 from integrations.connectors.base import Capability, Connector
 from integrations.connectors.errors import ConnectorError
 from integrations.crypto import SecretsUnreadable
+from integrations.engine.policy import scrub, secret_strings
 from integrations.models import TenantIntegration
-from integrations.policy import scrub, secret_strings
 from integrations.services import integration_connector
 
 SESSION_KEY = "oauth_pending"

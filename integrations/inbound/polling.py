@@ -14,15 +14,15 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
-from integrations import resilience
 from integrations.connectors import registry
 from integrations.connectors.base import Capability, Connector
 from integrations.connectors.config import PollingConfig
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.crypto import SecretsUnreadable
+from integrations.engine import dispatch, resilience
+from integrations.engine.policy import scrub, secret_strings
 from integrations.inbound.services import Outcome, status_apply, workitem_content_type
 from integrations.models import ExternalLink, TenantIntegration
-from integrations.policy import scrub, secret_strings
 from integrations.services import integration_connector
 from workitems.models import WorkItem
 
@@ -134,11 +134,8 @@ def integrations_due_for_poll(*, now: datetime.datetime | None = None) -> list[T
 
 def integrations_poll_enqueue() -> int:
     """Beat: one poll task per due integration; returns how many were enqueued."""
-    from integrations.tasks import poll_integration
-
     due = integrations_due_for_poll()
-    for integration in due:
-        poll_integration.apply_async(args=[integration.pk])
+    dispatch.polls_enqueue(integration_ids=[integration.pk for integration in due])
     return len(due)
 
 

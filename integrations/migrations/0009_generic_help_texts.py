@@ -5,20 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0008_external_link_details'),
+        ("integrations", "0008_external_link_details"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='externallink',
-            name='remote_version',
-            field=models.PositiveBigIntegerField(blank=True, help_text='Newest version of the remote object the tool reported (e.g. its lock version); a replayed older update is ignored.', null=True),
+            model_name="externallink",
+            name="remote_version",
+            field=models.PositiveBigIntegerField(
+                blank=True,
+                help_text="Newest version of the remote object the tool reported (e.g. its lock version); a replayed older update is ignored.",
+                null=True,
+            ),
         ),
         migrations.AlterField(
-            model_name='tenantintegration',
-            name='rate_limit_per_second',
-            field=models.FloatField(blank=True, help_text='Most deliveries per second, shared by all workers. Empty: the default of the integration type (see its documentation; webhooks are unlimited).', null=True, validators=[django.core.validators.MinValueValidator(0.001)]),
+            model_name="tenantintegration",
+            name="rate_limit_per_second",
+            field=models.FloatField(
+                blank=True,
+                help_text="Most deliveries per second, shared by all workers. Empty: the default of the integration type (see its documentation; webhooks are unlimited).",
+                null=True,
+                validators=[django.core.validators.MinValueValidator(0.001)],
+            ),
         ),
     ]

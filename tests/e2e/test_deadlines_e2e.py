@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils import timezone
 
-from integrations import services, tasks
+from integrations import tasks
+from integrations.engine.sweep import syncs_requeue_due
 from integrations.models import IntegrationSync, TenantIntegration
 from tests.e2e.conftest import free_port, publishing_to, wait_until
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
@@ -32,7 +33,7 @@ def sweep(settings):
     def run() -> None:
         if time.monotonic() - last[0] >= 0.5:
             last[0] = time.monotonic()
-            services.syncs_requeue_due()
+            syncs_requeue_due()
 
     return run
 

@@ -7,8 +7,8 @@ import pytest
 from django.db import transaction
 from standardwebhooks.webhooks import Webhook
 
-from integrations import services
 from integrations.connectors.webhook.config import signing_secret_generate
+from integrations.engine import sweep
 from integrations.models import IntegrationSync, SyncAttempt
 from tests.e2e.conftest import publishing_to, wait_until
 from tests.factories import TenantIntegrationFactory
@@ -148,7 +148,7 @@ def test_events_committed_while_the_broker_is_down_are_delivered_by_the_sweep(
         assert IntegrationSync.objects.filter(status="pending", attempts=0).count() == 3
 
         private_redis.start()
-        receiver.wait_for(3, timeout=60, on_poll=services.syncs_requeue_due)
+        receiver.wait_for(3, timeout=60, on_poll=sweep.syncs_requeue_due)
 
     wait_until(lambda: IntegrationSync.objects.filter(status="synced").count() == 3)
     assert sorted(r.json()["workitem"]["id"] for r in receiver.requests[:3]) == sorted(c["id"] for c in created)
@@ -168,7 +168,7 @@ def test_a_worker_killed_mid_delivery_is_redelivered_with_the_same_webhook_id(
     receiver.hold = None
     start_worker()
 
-    first, second = receiver.wait_for(2, timeout=60, on_poll=services.syncs_requeue_due)
+    first, second = receiver.wait_for(2, timeout=60, on_poll=sweep.syncs_requeue_due)
     sync = wait_until(lambda: settled(sync_of(created["id"])))
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == str(sync.event_id)
     assert sync.status == "synced"

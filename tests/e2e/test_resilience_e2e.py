@@ -8,7 +8,7 @@ from itertools import pairwise
 import pytest
 from django.db import transaction
 
-from integrations import resilience
+from integrations.engine import resilience
 from integrations.models import IntegrationSync
 from tests.e2e.conftest import wait_until
 from tests.factories import CustomerFactory, TenantIntegrationFactory

@@ -6,8 +6,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from integrations import resilience
-from integrations.claims import claim_kept
+from integrations.engine import resilience
+from integrations.engine.claims import claim_kept
 from integrations.models import IntegrationSync
 from tests.e2e.conftest import wait_until
 from tests.factories import TenantIntegrationFactory, WorkItemFactory

@@ -14,7 +14,7 @@ import responses
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from integrations.delivery import sync_deliver
+from integrations.engine.delivery import sync_deliver
 from integrations.models import IntegrationSync, SyncAttempt
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
 from workitems.models import WorkItemNote

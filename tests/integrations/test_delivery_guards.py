@@ -12,7 +12,7 @@ from django.utils import timezone
 from integrations.connectors import http, registry
 from integrations.connectors.base import Capability, Connector, DeliveryResult, Event
 from integrations.connectors.errors import ConnectorError
-from integrations.delivery import sync_deliver
+from integrations.engine.delivery import sync_deliver
 from integrations.models import ExternalLink, IntegrationSync, SyncAttempt
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
 from tests.integrations.conftest import RECEIVER_URL

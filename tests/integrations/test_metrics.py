@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from integrations import metrics
+from integrations.engine import metrics
 from integrations.models import EventType, IntegrationSync, TenantIntegration
 from tests.factories import TenantIntegrationFactory
 
@@ -149,7 +149,7 @@ def test_counts_live_in_redis_and_a_fresh_client_reads_them(metrics_prefix, sett
 def test_a_delivery_recorded_by_another_process_is_scraped_here(metrics_prefix, settings):
     script = (
         "import sys, django; django.setup(); from django.conf import settings; "
-        "settings.METRICS_KEY_PREFIX = sys.argv[1]; from integrations.metrics import delivery_observed; "
+        "settings.METRICS_KEY_PREFIX = sys.argv[1]; from integrations.engine.metrics import delivery_observed; "
         "delivery_observed(kind='webhook', integration_id=41, outcome='failed', duration_seconds=0.3)"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "TEST_REDIS_URL": settings.REDIS_URL}
@@ -225,9 +225,9 @@ def test_integrations_gauge_counts_active_and_inactive_integrations(tenant):
 
 
 def fake_resilience(monkeypatch, **attributes) -> None:
-    module = types.ModuleType("integrations.resilience")
+    module = types.ModuleType("integrations.engine.resilience")
     module.__dict__.update(attributes)
-    monkeypatch.setitem(sys.modules, "integrations.resilience", module)
+    monkeypatch.setitem(sys.modules, "integrations.engine.resilience", module)
 
 
 def test_circuit_states_become_a_gauge_per_integration(monkeypatch):
@@ -246,7 +246,7 @@ def test_no_circuit_metric_without_circuit_states(monkeypatch):
 
 
 def test_no_circuit_metric_when_the_resilience_module_is_missing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "integrations.resilience", None)  # import raises ImportError
+    monkeypatch.setitem(sys.modules, "integrations.engine.resilience", None)  # import raises ImportError
 
     assert "fieldhook_circuit_open" not in family_names(scrape())
 

@@ -7,8 +7,9 @@ import pytest
 import responses
 from django.utils import timezone
 
-from integrations import delivery, resilience, services
+from integrations import services
 from integrations.connectors.base import RateLimitHint
+from integrations.engine import delivery, resilience, sweep
 from integrations.models import IntegrationSync, TenantIntegration
 from tests.e2e.conftest import wait_until
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
@@ -253,7 +254,7 @@ def test_a_paused_integration_resumes_its_pending_syncs_when_reactivated(integra
 
     TenantIntegration.objects.filter(pk=integration.pk).update(is_active=True, paused_reason="")
     with committed():
-        services.syncs_requeue_due()
+        sweep.syncs_requeue_due()
 
     sync.refresh_from_db()
     assert sync.status == "synced"

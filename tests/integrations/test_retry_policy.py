@@ -8,8 +8,8 @@ from email.utils import format_datetime
 import pytest
 from django.utils import timezone
 
-from integrations import policy
 from integrations.connectors.http import retry_after_seconds
+from integrations.engine import policy
 from integrations.models import TenantIntegration
 
 HOUR = 3600

@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from integrations.policy import REDACTED, scrub, secret_strings
+from integrations.engine.policy import REDACTED, scrub, secret_strings
 
 API_KEY = "op-api-key-5d7e1c"
 ODD_PASSWORD = 'p/w+9"d\\8 c&7b=6a'

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from integrations import delivery, services
+from integrations import services
 from integrations.crypto import SecretsUnreadable
+from integrations.engine import delivery
 from integrations.models import IntegrationSync, TenantIntegration
 from tests.factories import TenantIntegrationFactory, UserFactory, WorkItemFactory
 

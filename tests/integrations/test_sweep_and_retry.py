@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from integrations import services
+from integrations.engine import sweep
 from integrations.models import IntegrationSync
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
 from tests.integrations.conftest import RECEIVER_URL
@@ -35,7 +35,7 @@ def overdue_sync(integration, *, seconds: float | None = None, **fields) -> Inte
 
 
 def due_ids() -> list[int]:
-    return list(services.syncs_due_for_requeue().values_list("id", flat=True))
+    return list(sweep.syncs_due_for_requeue().values_list("id", flat=True))
 
 
 def test_the_sweep_selects_a_sync_overdue_beyond_the_grace_period(integration):
@@ -82,7 +82,7 @@ def test_the_sweep_delivers_every_due_sync_in_batches(receiver, integration, set
     settings.SYNC_SWEEP_BATCH_SIZE = batch_size
     syncs = [overdue_sync(integration) for _ in range(5)]
 
-    assert services.syncs_requeue_due() == 5
+    assert sweep.syncs_requeue_due() == 5
 
     assert len(receiver.calls) == 5
     assert set(IntegrationSync.objects.values_list("status", flat=True)) == {"synced"}
@@ -111,7 +111,7 @@ def test_the_sweep_query_scans_only_pending_rows_through_an_index(integration):
         cursor.execute(f"ANALYZE {IntegrationSync._meta.db_table}")
 
     # The query syncs_requeue_due runs, batch by batch.
-    batch = services.syncs_due_for_requeue().filter(id__gt=0).order_by("id").values_list("id", flat=True)[:500]
+    batch = sweep.syncs_due_for_requeue().filter(id__gt=0).order_by("id").values_list("id", flat=True)[:500]
 
     plan = batch.explain()
     # Several indexes lead to the few pending rows (the planner picks by cost); what must
@@ -123,7 +123,7 @@ def test_the_sweep_query_scans_only_pending_rows_through_an_index(integration):
 def test_retry_now_gives_a_failed_sync_a_fresh_round(integration):
     sync = overdue_sync(integration, status="failed", attempts=8, last_error="The receiver failed with HTTP 503.")
 
-    assert services.syncs_retry_now(syncs=IntegrationSync.objects.filter(pk=sync.pk)) == 1
+    assert sweep.syncs_retry_now(syncs=IntegrationSync.objects.filter(pk=sync.pk)) == 1
 
     sync.refresh_from_db()
     assert (sync.status, sync.attempts) == ("pending", 0)
@@ -134,7 +134,7 @@ def test_a_failed_sync_retried_now_is_delivered(receiver, committed, integration
     sync = overdue_sync(integration, status="failed", attempts=8, last_error="The receiver failed with HTTP 503.")
 
     with committed():
-        services.syncs_retry_now(syncs=IntegrationSync.objects.filter(pk=sync.pk))
+        sweep.syncs_retry_now(syncs=IntegrationSync.objects.filter(pk=sync.pk))
 
     sync.refresh_from_db()
     assert (sync.status, sync.attempts, sync.last_error) == ("synced", 1, "")
@@ -146,7 +146,7 @@ def test_retry_now_leaves_a_synced_sync_alone(receiver, committed, integration):
         WorkItemFactory(tenant=integration.tenant)
 
     with committed():
-        count = services.syncs_retry_now(syncs=IntegrationSync.objects.all())
+        count = sweep.syncs_retry_now(syncs=IntegrationSync.objects.all())
 
     assert (count, len(receiver.calls)) == (0, 1)
 
@@ -157,7 +157,7 @@ def test_a_replay_resends_a_synced_event_with_the_same_event_id(receiver, commit
     sync = IntegrationSync.objects.get()
 
     with committed():
-        count = services.syncs_retry_now(syncs=IntegrationSync.objects.all(), include_synced=True)
+        count = sweep.syncs_retry_now(syncs=IntegrationSync.objects.all(), include_synced=True)
 
     first, replay = receiver.calls
     assert count == 1

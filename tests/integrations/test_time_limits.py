@@ -7,7 +7,8 @@ import responses
 from celery.exceptions import SoftTimeLimitExceeded
 
 from app.celery import celery_app
-from integrations import delivery, tasks
+from integrations import tasks
+from integrations.engine import delivery
 from integrations.models import IntegrationSync, SyncAttempt
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
 

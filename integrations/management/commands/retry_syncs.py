@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
-from integrations import services
+from integrations.engine import sweep
 from integrations.models import IntegrationSync
 
 BATCH = 200
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         with tqdm(total=len(ids), unit="sync", file=self.stderr, disable=None) as progress:
             for start in range(0, len(ids), BATCH):
                 batch = ids[start : start + BATCH]
-                queued += services.syncs_retry_now(syncs=IntegrationSync.objects.filter(id__in=batch))
+                queued += sweep.syncs_retry_now(syncs=IntegrationSync.objects.filter(id__in=batch))
                 progress.update(len(batch))
         self.stdout.write(self.style.SUCCESS(f"Queued {queued} of {len(ids)} {status} sync(s) for delivery."))
 

@@ -7,7 +7,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import resilience
+from integrations.engine import resilience
 from integrations.models import TenantIntegration
 from tests.factories import TenantIntegrationFactory
 

@@ -24,7 +24,7 @@ from integrations.connectors import http, registry
 from integrations.connectors.base import Capability, Connector
 from integrations.connectors.config import OAuthClientConfig, PollingConfig
 from integrations.connectors.errors import ErrorClass
-from integrations.delivery import sync_deliver
+from integrations.engine.delivery import sync_deliver
 from integrations.models import EventType, IntegrationSync, SyncAttempt, TenantIntegration
 from tests.factories import WorkItemFactory
 

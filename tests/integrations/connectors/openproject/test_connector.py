@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.connectors import registry
-from integrations.delivery import sync_deliver
+from integrations.engine.delivery import sync_deliver
 from integrations.models import EventType, ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
 from integrations.services import integration_connector, integration_send_test_event, integration_test_connection
 from tests.factories import CustomerFactory, UserFactory, WorkItemFactory

@@ -4,7 +4,7 @@ tenant's failed or narrower look-up never changes what another tenant's deliveri
 
 import pytest
 
-from integrations.delivery import sync_deliver
+from integrations.engine.delivery import sync_deliver
 from integrations.models import EventType, IntegrationSync, TenantIntegration
 from tests.factories import MembershipFactory, TenantIntegrationFactory, WorkItemFactory
 from workitems import services

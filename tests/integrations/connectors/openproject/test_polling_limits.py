@@ -4,8 +4,9 @@ integration, the integration's circuit breaker and rate limit, and the poll task
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
-from integrations import resilience, tasks
+from integrations import tasks
 from integrations.connectors import http
+from integrations.engine import resilience
 from integrations.inbound.polling import integration_poll
 from tests.integrations.connectors.openproject.test_polling import WORK_PACKAGES, linked_work_items, reloaded
 

@@ -8,7 +8,7 @@ import json
 import pytest
 import responses
 
-from integrations.delivery import sync_deliver
+from integrations.engine.delivery import sync_deliver
 from integrations.models import EventType, IntegrationSync, SyncAttempt
 from tests.factories import WorkItemFactory
 from tests.fakes.openproject import API_KEY, BASE_URL

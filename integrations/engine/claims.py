@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from integrations import resilience
+from integrations.engine import resilience
 from integrations.models import IntegrationSync
 from integrations.timers import TimerQueue
 

@@ -1,14 +1,14 @@
 """Prometheus metrics: delivery counters shared by every worker, and gauges read from the database.
 
 Workers run in many processes on many machines, so `delivery_observed` adds to hashes in
-Redis (REDIS_URL) and the /metrics view reads them back at scrape time. Without REDIS_URL
+Redis (REDIS_URL) and `metrics_registry` reads them back at scrape time (the /metrics view
+is integrations/views.py). Without REDIS_URL
 (embedded mode) the counts live in the recording process only: /metrics then shows what
 the web process itself delivered, and nothing from separate workers.
 """
 
 from __future__ import annotations
 
-import hmac
 import importlib
 import logging
 import math
@@ -22,9 +22,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.db.models import Count
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
@@ -208,13 +206,13 @@ def _integrations() -> GaugeMetricFamily:
 
 
 def _circuits() -> GaugeMetricFamily | None:
-    """Hook for the circuit breaker: integrations.resilience.circuit_states(), when it exists."""
+    """Hook for the circuit breaker: integrations.engine.resilience.circuit_states(), when it exists."""
     try:
-        circuit_states = importlib.import_module("integrations.resilience").circuit_states
+        circuit_states = importlib.import_module("integrations.engine.resilience").circuit_states
     except (ImportError, AttributeError):
         return None
     except Exception as exc:  # a half-written module must not take /metrics down with it
-        logger.warning("integrations.resilience does not import (%s: %s)", type(exc).__name__, exc)
+        logger.warning("integrations.engine.resilience does not import (%s: %s)", type(exc).__name__, exc)
         return None
     try:
         states = circuit_states()
@@ -234,30 +232,3 @@ def _circuits() -> GaugeMetricFamily | None:
 
 metrics_registry = CollectorRegistry(auto_describe=False)
 metrics_registry.register(FieldhookCollector())
-
-
-# --- The endpoint ----------------------------------------------------------------------------
-
-
-def _bearer_matches(request: HttpRequest, token: str) -> bool:
-    scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(supplied.strip().encode(), token.encode())
-
-
-@require_GET
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus text format: for bearers of METRICS_TOKEN; without a token only when METRICS_PUBLIC is on."""
-    if settings.METRICS_TOKEN:
-        if not _bearer_matches(request, settings.METRICS_TOKEN):
-            response = HttpResponse("Unauthorized\n", status=401, content_type="text/plain")
-            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return response
-    elif not settings.METRICS_PUBLIC:
-        return HttpResponse(
-            "Metrics are off: set METRICS_TOKEN (scrape with a bearer token) or METRICS_PUBLIC=1.\n",
-            status=403,
-            content_type="text/plain",
-        )
-    response = HttpResponse(generate_latest(metrics_registry), content_type=CONTENT_TYPE_LATEST)
-    response["Cache-Control"] = "no-store"
-    return response

@@ -18,15 +18,15 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from integrations import metrics, resilience
-from integrations.claims import claim_kept
 from integrations.connectors import registry
 from integrations.connectors.base import DeliveryResult, Event, ExternalRef, RateLimitHint
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.crypto import SecretsUnreadable
+from integrations.engine import dispatch, metrics, resilience
+from integrations.engine.claims import claim_kept
+from integrations.engine.policy import retry_delay_seconds, scrub, secret_strings
 from integrations.models import ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
-from integrations.policy import retry_delay_seconds, scrub, secret_strings
-from integrations.services import integration_connector, syncs_enqueue
+from integrations.services import integration_connector
 from workitems.models import WorkItem, WorkItemNote
 from workitems.services import workitem_note_create
 
@@ -115,14 +115,7 @@ def _defer(sync: IntegrationSync, wait: float, *, enqueue: bool) -> None:
     sync.next_attempt_at = timezone.now() + datetime.timedelta(seconds=wait)
     sync.save(update_fields=["next_attempt_at", "updated_at"])
     if enqueue:
-        _enqueue_later(sync, wait)
-
-
-def _enqueue_later(sync: IntegrationSync, delay: float) -> None:
-    """Short waits ride on a Celery countdown; long ones are left to the beat sweep,
-    so that workers do not hold hours-long ETA messages."""
-    if delay <= settings.SYNC_RETRY_COUNTDOWN_MAX_SECONDS:
-        transaction.on_commit(lambda: syncs_enqueue(sync_ids=[sync.pk], countdown=delay))
+        dispatch.sync_enqueue_later(sync_id=sync.pk, delay=wait)
 
 
 def _earlier_pending(sync: IntegrationSync) -> QuerySet[IntegrationSync]:
@@ -222,7 +215,7 @@ def _release_parked(integration: TenantIntegration) -> None:
     parked = IntegrationSync.objects.filter(
         integration=integration, status=Pending, next_attempt_at__lte=timezone.now()
     ).order_by("id")
-    syncs_enqueue(sync_ids=list(parked.values_list("id", flat=True)[: settings.SYNC_SWEEP_BATCH_SIZE]))
+    dispatch.syncs_enqueue(sync_ids=list(parked.values_list("id", flat=True)[: settings.SYNC_SWEEP_BATCH_SIZE]))
 
 
 def _track_integration_health(integration: TenantIntegration, *, failed: bool, last_error: str) -> None:
@@ -285,7 +278,7 @@ def _schedule_retry(sync: IntegrationSync, message: str, retry_after: float | No
     )
     sync.last_error = message
     sync.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
-    _enqueue_later(sync, delay)
+    dispatch.sync_enqueue_later(sync_id=sync.pk, delay=delay)
     return "retry_scheduled"
 
 
@@ -304,7 +297,7 @@ def _after_commit_start_next(sync: IntegrationSync) -> None:
         .first()
     )
     if following:
-        transaction.on_commit(lambda: syncs_enqueue(sync_ids=[following]))
+        transaction.on_commit(lambda: dispatch.syncs_enqueue(sync_ids=[following]))
 
 
 def _note(sync: IntegrationSync, body: str) -> None:
