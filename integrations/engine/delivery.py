@@ -11,6 +11,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -25,6 +26,7 @@ from integrations.crypto import SecretsUnreadable
 from integrations.engine import dispatch, metrics, resilience
 from integrations.engine.claims import claim_kept
 from integrations.engine.policy import retry_delay_seconds, scrub, secret_strings
+from integrations.engine.resilience import CircuitState
 from integrations.models import ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
 from integrations.services import integration_connector
 from workitems.models import WorkItem, WorkItemNote
@@ -34,16 +36,36 @@ logger = logging.getLogger("integrations.delivery")
 Pending = IntegrationSync.Status.PENDING
 
 
+class DeliveryVerdict(StrEnum):
+    """What one delivery task did. The values are logged and are the `outcome` label of the
+    delivery metrics: keep them."""
+
+    SYNCED = "synced"
+    RETRY_SCHEDULED = "retry_scheduled"
+    FAILED = "failed"
+    # Nothing was sent and no attempt spent:
+    LOCKED_OR_GONE = "locked_or_gone"  # another worker holds the row lock, or the sync was deleted
+    ALREADY_DONE = "already_done"
+    IN_FLIGHT = "in_flight"  # claimed by a live worker
+    NOT_DUE = "not_due"
+    INTEGRATION_INACTIVE = "integration_inactive"
+    WAITING_FOR_EARLIER_EVENT = "waiting_for_earlier_event"
+    CIRCUIT_OPEN = "circuit_open"
+    CONCURRENCY_LIMITED = "concurrency_limited"
+    RATE_LIMITED = "rate_limited"
+    GONE = "gone"  # deleted while its connector ran
+
+
 @dataclass(frozen=True)
 class Outcome:
     result: DeliveryResult | None = None
     error: ConnectorError | None = None
 
 
-def sync_deliver(*, sync_id: int) -> str:
+def sync_deliver(*, sync_id: int) -> DeliveryVerdict:
     """Deliver one sync if it is due and nobody else is delivering it; returns what happened."""
     claimed = _sync_claim(sync_id)
-    if isinstance(claimed, str):
+    if isinstance(claimed, DeliveryVerdict):
         return claimed
     sync, integration = claimed
     started_at = timezone.now()
@@ -58,7 +80,7 @@ def sync_deliver(*, sync_id: int) -> str:
     return verdict
 
 
-def _sync_claim(sync_id: int) -> tuple[IntegrationSync, TenantIntegration] | str:
+def _sync_claim(sync_id: int) -> tuple[IntegrationSync, TenantIntegration] | DeliveryVerdict:
     """Lock the row briefly and mark it claimed, so the HTTP call runs outside any transaction."""
     now = timezone.now()
     with transaction.atomic():
@@ -69,17 +91,17 @@ def _sync_claim(sync_id: int) -> tuple[IntegrationSync, TenantIntegration] | str
             .first()
         )
         if sync is None:
-            return "locked_or_gone"
+            return DeliveryVerdict.LOCKED_OR_GONE
         if sync.status != Pending:
-            return "already_done"
+            return DeliveryVerdict.ALREADY_DONE
         if sync.claimed_until and sync.claimed_until > now:
-            return "in_flight"
+            return DeliveryVerdict.IN_FLIGHT
         if sync.next_attempt_at > now + datetime.timedelta(seconds=1):
-            return "not_due"
+            return DeliveryVerdict.NOT_DUE
         if not sync.integration.is_active:
-            return "integration_inactive"
+            return DeliveryVerdict.INTEGRATION_INACTIVE
         if _earlier_pending(sync).exists():
-            return "waiting_for_earlier_event"
+            return DeliveryVerdict.WAITING_FOR_EARLIER_EVENT
         deferred = _defer_if_gated(sync)
         if deferred:
             return deferred
@@ -88,27 +110,27 @@ def _sync_claim(sync_id: int) -> tuple[IntegrationSync, TenantIntegration] | str
     return sync, sync.integration
 
 
-def _defer_if_gated(sync: IntegrationSync) -> str:
+def _defer_if_gated(sync: IntegrationSync) -> DeliveryVerdict | None:
     """An open circuit, a full bulkhead or an exhausted rate limit moves the sync to when it
     may go, without an HTTP call and without spending an attempt; a worker never sleeps."""
     integration = sync.integration
     circuit = resilience.circuit_allow(integration)
-    if circuit.state == "open":
+    if circuit.state == CircuitState.OPEN:
         # Parked: one wake-up message per open window, not one per sync; the rest follow
         # when the probe closes the circuit (or the sweep finds them due).
         wait = max(0.0, circuit.retry_at - time.time())
         _defer(sync, wait, enqueue=resilience.circuit_wakeup_claim(integration, seconds=wait))
-        return "circuit_open"
-    probing = circuit.state == "half_open"
+        return DeliveryVerdict.CIRCUIT_OPEN
+    probing = circuit.state == CircuitState.HALF_OPEN
     if not probing and not resilience.inflight_acquire(integration, str(sync.pk)):
         _defer(sync, 0.05 + random.uniform(0, 0.25), enqueue=True)  # noqa: S311 (jitter)
-        return "concurrency_limited"
+        return DeliveryVerdict.CONCURRENCY_LIMITED
     wait = resilience.rate_limit_wait(integration)
     if wait:
         resilience.inflight_release(integration, str(sync.pk))
         _defer(sync, wait + random.uniform(0, wait), enqueue=True)  # noqa: S311 (spreads waiting syncs)
-        return "rate_limited"
-    return ""
+        return DeliveryVerdict.RATE_LIMITED
+    return None
 
 
 def _defer(sync: IntegrationSync, wait: float, *, enqueue: bool) -> None:
@@ -166,12 +188,14 @@ def _run_connector(sync: IntegrationSync, integration: TenantIntegration) -> Out
         return Outcome(error=ConnectorError(f"Internal error: {type(exc).__name__}", error_class=ErrorClass.INTERNAL))
 
 
-def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetime, duration_ms: int) -> str:
+def _sync_record(
+    sync_id: int, *, outcome: Outcome, started_at: datetime.datetime, duration_ms: int
+) -> DeliveryVerdict:
     """Write the attempt and the sync's new state; schedule what comes next after commit."""
     with transaction.atomic():
         sync = IntegrationSync.objects.select_for_update().select_related("integration").filter(pk=sync_id).first()
         if sync is None:
-            return "gone"
+            return DeliveryVerdict.GONE
         integration = sync.integration
         hidden = secret_strings(integration.secrets_or_empty())
         sync.attempts += 1
@@ -241,7 +265,7 @@ def _track_integration_health(integration: TenantIntegration, *, failed: bool, l
         logger.warning("integration paused tenant=%s integration=%s", integration.tenant_id, integration.pk)
 
 
-def _mark_synced(sync: IntegrationSync, result: DeliveryResult) -> str:
+def _mark_synced(sync: IntegrationSync, result: DeliveryResult) -> DeliveryVerdict:
     now = timezone.now()
     sync.status = IntegrationSync.Status.SYNCED
     sync.synced_at = now
@@ -260,26 +284,26 @@ def _mark_synced(sync: IntegrationSync, result: DeliveryResult) -> str:
     where = f" ({sync.external_url or sync.external_id})" if sync.external_id else ""
     _note(sync, f"Sent {sync.event_type} to {sync.integration.name}{where}.")
     _after_commit_start_next(sync)
-    return "synced"
+    return DeliveryVerdict.SYNCED
 
 
-def _mark_failed(sync: IntegrationSync, message: str, *, permanent: bool) -> str:
+def _mark_failed(sync: IntegrationSync, message: str, *, permanent: bool) -> DeliveryVerdict:
     sync.status = IntegrationSync.Status.FAILED
     sync.last_error = message
     why = "permanent error" if permanent else f"{sync.attempts} attempts"
     _note(sync, f"Could not send {sync.event_type} to {sync.integration.name} ({why}): {message}")
     _after_commit_start_next(sync)
-    return "failed"
+    return DeliveryVerdict.FAILED
 
 
-def _schedule_retry(sync: IntegrationSync, message: str, retry_after: float | None) -> str:
+def _schedule_retry(sync: IntegrationSync, message: str, retry_after: float | None) -> DeliveryVerdict:
     delay = retry_delay_seconds(
         attempt=sync.attempts, base_seconds=sync.integration.retry_backoff_seconds, retry_after=retry_after
     )
     sync.last_error = message
     sync.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
     dispatch.sync_enqueue_later(sync_id=sync.pk, delay=delay)
-    return "retry_scheduled"
+    return DeliveryVerdict.RETRY_SCHEDULED
 
 
 def _after_commit_start_next(sync: IntegrationSync) -> None:
@@ -306,7 +330,7 @@ def _note(sync: IntegrationSync, body: str) -> None:
         workitem_note_create(workitem=target, body=body, kind=WorkItemNote.Kind.SYSTEM)
 
 
-def _log_delivery(sync: IntegrationSync, verdict: str, duration_ms: int) -> None:
+def _log_delivery(sync: IntegrationSync, verdict: DeliveryVerdict, duration_ms: int) -> None:
     logger.info(
         "delivery tenant=%s integration=%s sync=%s event=%s attempt=%s outcome=%s status=%s duration_ms=%s",
         sync.integration.tenant_id,

@@ -28,12 +28,13 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from integrations.connectors import registry as connectors
+from integrations.engine.resilience import CircuitState
 from integrations.models import IntegrationSync, TenantIntegration
 
 logger = logging.getLogger("integrations.metrics")
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, math.inf)
-CIRCUIT_VALUES = {"closed": 0.0, "half_open": 0.5, "open": 1.0}
+CIRCUIT_VALUES = {CircuitState.CLOSED: 0.0, CircuitState.HALF_OPEN: 0.5, CircuitState.OPEN: 1.0}
 DEFAULT_KEY_PREFIX = "fieldhook:metrics"
 
 
@@ -111,7 +112,7 @@ def _snapshot() -> dict[str, dict[str, float]] | None:
 
 
 def delivery_observed(*, kind: str, integration_id: int, outcome: str, duration_seconds: float) -> None:
-    """Count one delivery attempt ("synced", "retry_scheduled", "failed", ...) and its latency.
+    """Count one delivery task by its outcome (a DeliveryVerdict: "synced", "retry_scheduled", ...) and its latency.
 
     Never raises: a metrics outage must not turn a delivered event into a failed one.
     """

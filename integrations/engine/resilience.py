@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 
 import redis
@@ -37,9 +38,17 @@ CIRCUIT_FAILURES = {ErrorClass.CONNECTION, ErrorClass.TIMEOUT, ErrorClass.SERVER
 # --- Circuit breaker ---------------------------------------------------------------------
 
 
+class CircuitState(StrEnum):
+    """The values are shown by the admin and exported as metrics: keep them."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"  # one probe may go
+
+
 @dataclass(frozen=True)
 class Circuit:
-    state: str  # "closed" | "open" | "half_open"
+    state: CircuitState
     retry_at: float = 0.0  # epoch seconds: when an open circuit lets a probe through
 
 
@@ -52,22 +61,22 @@ def circuit_state(integration: TenantIntegration) -> Circuit:
     """What the breaker says now, without taking the probe."""
     open_until = caches["default"].get(_keys(integration)[1])
     if open_until is None:
-        return Circuit("closed")
+        return Circuit(CircuitState.CLOSED)
     if time.time() < open_until:
-        return Circuit("open", open_until)
-    return Circuit("half_open")
+        return Circuit(CircuitState.OPEN, open_until)
+    return Circuit(CircuitState.HALF_OPEN)
 
 
 def circuit_allow(integration: TenantIntegration) -> Circuit:
     """May a delivery go out? Closed: yes. Open: no, until `retry_at`. Half-open: exactly
     one caller (the probe) gets through; the others wait for its outcome."""
     circuit = circuit_state(integration)
-    if circuit.state != "half_open":
+    if circuit.state != CircuitState.HALF_OPEN:
         return circuit
     probe_key = _keys(integration)[2]
     if caches["default"].add(probe_key, 1, timeout=settings.SYNC_CLAIM_SECONDS):
-        return Circuit("half_open")
-    return Circuit("open", time.time() + min(5.0, settings.CIRCUIT_RECOVERY_SECONDS))
+        return Circuit(CircuitState.HALF_OPEN)
+    return Circuit(CircuitState.OPEN, time.time() + min(5.0, settings.CIRCUIT_RECOVERY_SECONDS))
 
 
 def circuit_record(integration: TenantIntegration, *, error_class: str | None) -> bool:
@@ -113,7 +122,7 @@ def circuit_wakeup_claim(integration: TenantIntegration, *, seconds: float) -> b
     return caches["default"].add(f"circuit:{integration.uuid}:wakeup", 1, timeout=max(1, int(seconds)))
 
 
-def circuit_states() -> dict[int, str]:
+def circuit_states() -> dict[int, CircuitState]:
     """State of every active integration's breaker (for metrics and the admin)."""
     return {
         integration.pk: circuit_state(integration).state
