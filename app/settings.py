@@ -186,6 +186,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # /healthz can tell from the database that beat is running.
 CELERY_BEAT_SYNC_EVERY = 1
 # Polls have their own queue (and workers), so a slow tool never takes a delivery slot.
+# Keys are registered task names (`name=` in integrations/tasks.py), not Python names.
 CELERY_TASK_ROUTES = {
     "integrations.tasks.poll_integrations": {"queue": "polls"},
     "integrations.tasks.poll_integration": {"queue": "polls"},

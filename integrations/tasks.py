@@ -1,4 +1,8 @@
-"""Celery tasks: thin wrappers that load by id and call a service.
+"""Celery tasks: thin wrappers that load by id and call the engine.
+
+Python names say what a task does; `name=` keeps the name each was first registered under,
+because beat rows and queued messages store it (and CELERY_TASK_ROUTES routes by it).
+Only integrations.engine.dispatch sends these (decision 0008).
 
 Every task has a soft time limit (the task is interrupted) and a hard one (its process is
 killed) just above its longest legitimate run; see docs/operations.md "Time limits".
@@ -20,37 +24,45 @@ POLL_LIMITS = time_limits(settings.POLL_TASK_SOFT_TIME_LIMIT)
 LIMITS = time_limits(settings.TASK_SOFT_TIME_LIMIT)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **DELIVERY_LIMITS)
-def send_integration_webhook(sync_id: int) -> str:
+@shared_task(
+    name="integrations.tasks.send_integration_webhook",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    **DELIVERY_LIMITS,
+)
+def deliver_sync(sync_id: int) -> str:
     """Deliver one IntegrationSync through its integration's connector."""
     return delivery.sync_deliver(sync_id=sync_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **LIMITS)
+@shared_task(
+    name="integrations.tasks.fan_out_syncs", acks_late=True, reject_on_worker_lost=True, ignore_result=True, **LIMITS
+)
 def fan_out_syncs(sync_ids: list[int]) -> int:
     """One event to several integrations: one delivery task per sync."""
     return dispatch.syncs_enqueue(sync_ids=sync_ids)
 
 
-@shared_task(ignore_result=True, **LIMITS)
-def retry_failed_syncs() -> int:
+@shared_task(name="integrations.tasks.retry_failed_syncs", ignore_result=True, **LIMITS)
+def requeue_due_syncs() -> int:
     """Beat, every minute: enqueue pending syncs that are due or were stranded."""
     return sweep.syncs_requeue_due()
 
 
-@shared_task(ignore_result=True, **LIMITS)
+@shared_task(name="integrations.tasks.prune_sync_attempts", ignore_result=True, **LIMITS)
 def prune_sync_attempts() -> int:
     """Beat, daily: drop attempt rows older than SYNC_ATTEMPT_RETENTION_DAYS."""
     return sweep.sync_attempts_prune()
 
 
-@shared_task(ignore_result=True, **LIMITS)
-def poll_integrations() -> int:
+@shared_task(name="integrations.tasks.poll_integrations", ignore_result=True, **LIMITS)
+def enqueue_due_polls() -> int:
     """Beat, every minute: one `poll_integration` per integration whose poll is due."""
     return polling.integrations_poll_enqueue()
 
 
-@shared_task(ignore_result=True, **POLL_LIMITS)
+@shared_task(name="integrations.tasks.poll_integration", ignore_result=True, **POLL_LIMITS)
 def poll_integration(integration_id: int) -> str:
     """Ask one integration for the status of its linked remote objects (if still due)."""
     return polling.integration_poll_if_due(integration_id=integration_id)

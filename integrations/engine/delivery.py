@@ -188,9 +188,7 @@ def _run_connector(sync: IntegrationSync, integration: TenantIntegration) -> Out
         return Outcome(error=ConnectorError(f"Internal error: {type(exc).__name__}", error_class=ErrorClass.INTERNAL))
 
 
-def _sync_record(
-    sync_id: int, *, outcome: Outcome, started_at: datetime.datetime, duration_ms: int
-) -> DeliveryVerdict:
+def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetime, duration_ms: int) -> DeliveryVerdict:
     """Write the attempt and the sync's new state; schedule what comes next after commit."""
     with transaction.atomic():
         sync = IntegrationSync.objects.select_for_update().select_related("integration").filter(pk=sync_id).first()

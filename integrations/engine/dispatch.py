@@ -18,9 +18,9 @@ logger = logging.getLogger("integrations.delivery")
 
 def syncs_enqueue(*, sync_ids: list[int], countdown: float | None = None) -> int:
     """Hand syncs to Celery, one message each; returns how many were handed over."""
-    send = _tasks().send_integration_webhook
+    deliver_sync = _tasks().deliver_sync
     for index, sync_id in enumerate(sync_ids):
-        if not _publish(send, [sync_id], countdown, pending=len(sync_ids) - index):
+        if not _publish(deliver_sync, [sync_id], countdown, pending=len(sync_ids) - index):
             return index
     return len(sync_ids)
 

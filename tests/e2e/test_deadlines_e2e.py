@@ -111,7 +111,7 @@ def test_a_delivery_past_its_soft_time_limit_is_stopped_and_recorded_as_a_timeou
     with publishing_to(f"redis://127.0.0.1:{free_port()}/0"):  # no broker: the sync waits in the outbox
         WorkItemFactory(tenant=tenant)
 
-    tasks.retry_failed_syncs.delay()
+    tasks.requeue_due_syncs.delay()
 
     sync = wait_until(lambda: settled(sync_for(integration)), timeout=15)
 

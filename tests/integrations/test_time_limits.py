@@ -25,7 +25,7 @@ def test_every_task_has_a_soft_limit_below_its_hard_limit(name):
 
 def test_a_delivery_may_make_its_longest_run_of_requests_before_the_soft_limit(settings):
     """An OpenProject status change: up to 12 requests, each within the request deadline."""
-    assert tasks.send_integration_webhook.soft_time_limit > 12 * settings.HTTP_DEADLINE_SECONDS
+    assert tasks.deliver_sync.soft_time_limit > 12 * settings.HTTP_DEADLINE_SECONDS
 
 
 @pytest.mark.parametrize(

@@ -266,7 +266,7 @@ def test_the_beat_task_polls_the_due_integrations_only(fake_openproject, openpro
     TenantIntegration.objects.filter(pk=resting.pk).update(last_polled_at=ago(10), last_poll_result="earlier")
     linked_work_items(openproject_integration, fake_openproject, 1)
 
-    assert tasks.poll_integrations() == 1
+    assert tasks.enqueue_due_polls() == 1
 
     assert reloaded(openproject_integration).last_poll_result.startswith("Checked 1 linked work package")
     assert reloaded(resting).last_poll_result == "earlier"
