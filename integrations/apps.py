@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class IntegrationsConfig(AppConfig):
@@ -7,3 +8,6 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations import signals  # noqa: F401  (registers the receivers)
+        from integrations.engine.schedules import periodic_tasks_sync_after_migrate
+
+        post_migrate.connect(periodic_tasks_sync_after_migrate, sender=self)

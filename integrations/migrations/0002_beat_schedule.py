@@ -1,4 +1,7 @@
-"""Creates the periodic tasks in django-celery-beat, so no one has to add them by hand."""
+"""Creates the periodic tasks in django-celery-beat, so no one has to add them by hand.
+
+Frozen history: the schedules are declared in integrations/engine/schedules.py and synced
+after every migrate; do not copy this into a new migration."""
 
 from django.db import migrations
 

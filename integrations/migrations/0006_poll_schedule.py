@@ -1,5 +1,8 @@
 """Creates the periodic poll task in django-celery-beat (every minute; each integration's
-own interval decides whether it is polled then)."""
+own interval decides whether it is polled then).
+
+Frozen history: the schedules are declared in integrations/engine/schedules.py and synced
+after every migrate; do not copy this into a new migration."""
 
 from django.db import migrations
 
