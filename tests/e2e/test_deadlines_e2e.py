@@ -16,7 +16,7 @@ from integrations.models import IntegrationSync, TenantIntegration
 from tests.e2e.conftest import free_port, publishing_to, wait_until
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # A 3 s deadline; each dribbled byte (every 1 s) comes well within the 2 s read timeout.
 SHORT_DEADLINE = {"HTTP_CONNECT_TIMEOUT": "1", "HTTP_TIMEOUT": "2"}

@@ -15,7 +15,7 @@ from tests.factories import TenantIntegrationFactory
 from workitems import services as workitem_services
 from workitems.models import WorkItem, WorkItemNote
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PAYLOAD_KEYS = {"event_type", "event_id", "timestamp", "tenant", "workitem"}
 WORKITEM_KEYS = {

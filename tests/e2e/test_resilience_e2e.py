@@ -14,7 +14,7 @@ from tests.e2e.conftest import wait_until
 from tests.factories import CustomerFactory, TenantIntegrationFactory
 from workitems import services as workitem_services
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # The worker that opens the circuit fixes how long it stays open. Long enough for that
 # worker to stop and another to start while it is open, short enough to wait out.

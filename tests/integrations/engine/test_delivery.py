@@ -11,10 +11,12 @@ import threading
 import pytest
 import requests
 import responses
+from django.test import Client
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from integrations.engine.delivery import sync_deliver
+from integrations.engine import metrics
+from integrations.engine.delivery import DeliveryVerdict, sync_deliver
 from integrations.models import IntegrationSync, SyncAttempt
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
 from workitems.models import WorkItemNote
@@ -310,3 +312,20 @@ def test_an_answer_cut_off_mid_body_is_a_retryable_connection_error(tenant, trun
     assert sync_deliver(sync_id=sync.pk) == "retry_scheduled"
 
     assert sync.attempt_log.get().error_class == "connection"
+
+
+def test_the_log_line_and_the_metrics_label_carry_the_verdicts_plain_value(receiver, sync, caplog, settings):
+    """Operators' log searches and dashboards use today's strings, not enum member names."""
+    receiver.add(responses.POST, URL, status=503)
+    settings.REDIS_URL, settings.METRICS_PUBLIC, settings.METRICS_TOKEN = "", True, ""  # counts kept in this process
+    metrics.reset_process_state()
+
+    with caplog.at_level("INFO", logger="integrations.delivery"):
+        verdict = sync_deliver(sync_id=sync.pk)
+    scraped = Client().get("/metrics").text
+    metrics.reset_process_state()
+
+    assert (type(verdict), verdict) == (DeliveryVerdict, "retry_scheduled")
+    assert "outcome=retry_scheduled status=503" in caplog.text
+    labels = f'integration="{sync.integration_id}",kind="webhook",outcome="retry_scheduled"'
+    assert f"fieldhook_deliveries_total{{{labels}}} 1.0" in scraped
