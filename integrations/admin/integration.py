@@ -20,6 +20,7 @@ from integrations.connectors.base import Capability
 from integrations.connectors.errors import ConnectorError
 from integrations.crypto import SecretsUnreadable
 from integrations.engine import resilience
+from integrations.engine.resilience import CircuitState
 from integrations.forms import config_field_names, integration_form_for
 from integrations.inbound.polling import pollable_kinds
 from integrations.models import IntegrationSync, TenantIntegration
@@ -195,10 +196,13 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Circuit breaker")
     def circuit(self, obj: TenantIntegration) -> str:
         circuit = resilience.circuit_state(obj)
-        if circuit.state == "open":
+        if circuit.state == CircuitState.OPEN:
             reopen = datetime.datetime.fromtimestamp(circuit.retry_at, tz=datetime.UTC)
             return f"Open: deliveries wait until {reopen:%H:%M:%S} UTC, then one probe"
-        return {"closed": "Closed (healthy)", "half_open": "Half-open: next delivery is a probe"}[circuit.state]
+        return {
+            CircuitState.CLOSED: "Closed (healthy)",
+            CircuitState.HALF_OPEN: "Half-open: next delivery is a probe",
+        }[circuit.state]
 
     @admin.action(description="Send test event")
     def send_test_event(self, request: HttpRequest, queryset: QuerySet[TenantIntegration]) -> None:

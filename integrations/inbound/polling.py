@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import Counter
+from enum import StrEnum
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -21,12 +22,23 @@ from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.crypto import SecretsUnreadable
 from integrations.engine import dispatch, resilience
 from integrations.engine.policy import scrub, secret_strings
+from integrations.engine.resilience import CircuitState
 from integrations.inbound.services import Outcome, status_apply, workitem_content_type
 from integrations.models import ExternalLink, TenantIntegration
 from integrations.services import integration_connector
 from workitems.models import WorkItem
 
 logger = logging.getLogger("integrations.inbound")
+
+
+class PollSkipped(StrEnum):
+    """Why a poll task did not poll (otherwise it returns the poll's summary)."""
+
+    NOT_DUE = "not_due"
+    IN_PROGRESS = "poll_in_progress"
+    CIRCUIT_OPEN = "circuit_open"
+    RATE_LIMITED = "rate_limited"
+    ALREADY_POLLED = "already_polled"
 
 
 def integration_poll(*, integration: TenantIntegration) -> str:
@@ -149,20 +161,20 @@ def integration_poll_if_due(*, integration_id: int) -> str:
         pk=integration_id, is_active=True, integration_type__in=pollable_kinds()
     ).first()
     if integration is None or not _poll_due(integration, now):
-        return "not_due"
+        return PollSkipped.NOT_DUE
     lapse = settings.POLL_TASK_SOFT_TIME_LIMIT + settings.TASK_HARD_LIMIT_GRACE_SECONDS + 60
     with resilience.integration_exclusive(integration, work="poll", seconds=lapse) as alone:
         if not alone:
-            return "poll_in_progress"
-        if resilience.circuit_allow(integration).state == "open":
-            return "circuit_open"
+            return PollSkipped.IN_PROGRESS
+        if resilience.circuit_allow(integration).state == CircuitState.OPEN:
+            return PollSkipped.CIRCUIT_OPEN
         if resilience.rate_limit_wait(integration):
-            return "rate_limited"
+            return PollSkipped.RATE_LIMITED
         claimed = TenantIntegration.objects.filter(pk=integration.pk, last_polled_at=integration.last_polled_at).update(
             last_polled_at=now
         )
         if not claimed:
-            return "already_polled"
+            return PollSkipped.ALREADY_POLLED
         return integration_poll(integration=integration)
 
 
