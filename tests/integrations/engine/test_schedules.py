@@ -1,5 +1,5 @@
-"""Periodic tasks are declared once (integrations/engine/schedules.py) and synced after every
-migrate: missing ones created, ours corrected, everyone else's left alone."""
+"""Periodic tasks are declared once (integrations/engine/schedules.py, tenants/schedules.py) and
+synced after every migrate: missing ones created, ours corrected, everyone else's left alone."""
 
 import pytest
 from django.core.management import call_command
@@ -8,6 +8,8 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from app.celery import celery_app
 from integrations import tasks  # noqa: F401  (registers them)
 from integrations.engine.schedules import SCHEDULES, periodic_tasks_sync
+from tenants import tasks as tenant_tasks  # noqa: F401  (registers them)
+from tenants.schedules import SCHEDULES as TENANT_SCHEDULES
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +17,7 @@ SWEEP = "Fieldhook: retry due and stranded syncs"
 
 
 def declared() -> set[tuple]:
-    return {(s.name, s.task, s.every_seconds, "seconds", s.queue, True) for s in SCHEDULES}
+    return {(s.name, s.task, s.every_seconds, "seconds", s.queue, True) for s in (*SCHEDULES, *TENANT_SCHEDULES)}
 
 
 def stored(rows=None) -> set[tuple]:
@@ -32,7 +34,7 @@ def test_a_fresh_migrate_ends_with_exactly_our_schedules():
 
 
 def test_every_schedule_names_a_registered_task():
-    assert {schedule.task for schedule in SCHEDULES} <= set(celery_app.tasks)
+    assert {schedule.task for schedule in (*SCHEDULES, *TENANT_SCHEDULES)} <= set(celery_app.tasks)
 
 
 def test_syncing_again_changes_nothing_and_does_not_make_beat_reload():
