@@ -142,9 +142,10 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fieldhook API",
     "DESCRIPTION": (
-        "Work items (repair tickets, RMAs) of the caller's tenant. Authenticate with "
-        "`Authorization: Token <key>`; send `X-Tenant: <slug>` when you belong to "
-        "several tenants."
+        "Work items (repair tickets, RMAs) of the caller's tenant, and its integrations with "
+        "their deliveries (syncs). Authenticate with `Authorization: Token <key>`; send "
+        "`X-Tenant: <slug>` when you belong to several tenants; send `Idempotency-Key: <uuid>` "
+        "to make a write safe to retry. Guide: docs/api.md; event payloads: docs/events.md."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -153,6 +154,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models have a `status`: each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "WorkItemStatusEnum": "workitems.models.WorkItem.Status",
+        "SyncStatusEnum": "integrations.models.IntegrationSync.Status",
+    },
 }
 # Idempotency-Key on API writes (docs/api.md): hours the first answer is kept and replayed to
 # retries, and seconds a retry waits for the first request with its key before answering 409.
@@ -220,6 +226,8 @@ SYNC_STRANDED_GRACE_SECONDS = env.float("SYNC_STRANDED_GRACE_SECONDS", default=6
 SYNC_SWEEP_BATCH_SIZE = env.int("SYNC_SWEEP_BATCH_SIZE", default=500)
 SYNC_RETRY_COUNTDOWN_MAX_SECONDS = env.float("SYNC_RETRY_COUNTDOWN_MAX_SECONDS", default=300.0)
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=30)
+# Work items per batch (one transaction, one task) when existing ones are sent to an integration.
+BACKFILL_BATCH_SIZE = env.int("BACKFILL_BATCH_SIZE", default=200)
 # Celery time limits in seconds. The soft limit interrupts a task (a delivery records it as a
 # timeout); the hard one kills its process TASK_HARD_LIMIT_GRACE_SECONDS later. A delivery makes
 # at most 12 requests (a status change that reads the remote object first, each read tried three

@@ -1,17 +1,25 @@
-"""From a saved work item to events: what changed, which events that makes, and their syncs."""
+"""From a work item to events: what a save changed, which events that makes, and their syncs;
+and the work item as it is, sent again on request ("Sync now") or to a new integration (backfill)."""
 
 from __future__ import annotations
 
 import contextvars
+import datetime
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from integrations import payloads
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+
+from integrations import payloads, selectors
 from integrations.engine.outbox import integrations_subscribed, syncs_create_for_event
-from integrations.models import EventType
-from workitems.models import WorkItem
+from integrations.models import EventType, IntegrationSync, TenantIntegration
+from workitems.models import OPEN_STATUSES, WorkItem
+from workitems.selectors import workitems_for_tenant
 
 FIELDS = {name: WorkItem._meta.get_field(name) for name in payloads.TRACKED_FIELDS}
 
@@ -74,10 +82,86 @@ def _emit(workitem: WorkItem, event_type: str, changes: dict | None) -> None:
         for integration in integrations_subscribed(tenant_id=workitem.tenant_id, event_type=event_type)
         if integration.pk not in suppressed
     ]
+    _event_write(workitem, event_type, changes, integrations)
+
+
+def _event_write(
+    workitem: WorkItem, event_type: str, changes: dict | None, integrations: list[TenantIntegration]
+) -> list[IntegrationSync]:
+    """One event of the work item, through the outbox, to these integrations."""
     if not integrations:
-        return
+        return []
     event_id = str(uuid.uuid4())
     payload = payloads.event_payload(event_type=event_type, event_id=event_id, workitem=workitem, changes=changes)
-    syncs_create_for_event(
+    return syncs_create_for_event(
         obj=workitem, event_type=event_type, payload=payload, event_id=event_id, integrations=integrations
+    )
+
+
+# --- Sending existing work items: "Sync now" and backfill ------------------------------------
+
+
+class EventNotSubscribed(Exception):
+    """The integration does not take the event a request would send it."""
+
+    def __init__(self, integration: TenantIntegration, event_type: str) -> None:
+        super().__init__(
+            f"{integration.name} does not take {event_type} events; tick that event on the integration first."
+        )
+
+
+@transaction.atomic
+def workitem_send_current_state(*, workitem: WorkItem, integration: TenantIntegration) -> IntegrationSync:
+    """'Sync now': the work item as it is, to one integration, through the outbox. One it has
+    not received yet is created there (workitem_created); otherwise its current status is
+    sent again (workitem_status_changed with `old` null), which also repairs a status change
+    that failed for want of a link."""
+    if workitem.pk in selectors.workitem_ids_known_to(integration=integration, workitem_ids=[workitem.pk]):
+        event_type, changes = EventType.WORKITEM_STATUS_CHANGED, {"status": {"old": None, "new": workitem.status}}
+    else:
+        event_type, changes = EventType.WORKITEM_CREATED, None
+    if event_type not in integration.event_types:
+        raise EventNotSubscribed(integration, event_type)
+    (sync,) = _event_write(workitem, event_type, changes, [integration])
+    return sync
+
+
+@dataclass(frozen=True)
+class BackfillBatch:
+    scanned: int  # work items looked at
+    sent: int  # of which were new to the integration: a workitem_created event each
+    next_after_id: int | None  # where the next batch starts; None when this was the last
+
+
+def workitems_to_backfill(
+    *, integration: TenantIntegration, since: datetime.datetime | None = None, statuses: list[str] | None = None
+) -> QuerySet[WorkItem]:
+    """The tenant's work items a backfill looks at: open ones (or of `statuses`), created at or after `since`."""
+    workitems = workitems_for_tenant(tenant=integration.tenant).filter(status__in=statuses or OPEN_STATUSES)
+    return workitems.filter(created_date__gte=since) if since else workitems
+
+
+@transaction.atomic
+def integration_backfill_batch(
+    *,
+    integration: TenantIntegration,
+    since: datetime.datetime | None = None,
+    statuses: list[str] | None = None,
+    after_id: int = 0,
+) -> BackfillBatch:
+    """Send workitem_created for the next BACKFILL_BATCH_SIZE work items (by id, after
+    `after_id`) that the integration has not received, in one transaction. Running it again
+    sends nothing twice."""
+    size = settings.BACKFILL_BATCH_SIZE
+    batch = list(
+        workitems_to_backfill(integration=integration, since=since, statuses=statuses)
+        .filter(id__gt=after_id)
+        .order_by("id")[:size]
+    )
+    known = selectors.workitem_ids_known_to(integration=integration, workitem_ids=[w.pk for w in batch])
+    fresh = [workitem for workitem in batch if workitem.pk not in known]
+    for workitem in fresh:
+        _event_write(workitem, EventType.WORKITEM_CREATED, None, [integration])
+    return BackfillBatch(
+        scanned=len(batch), sent=len(fresh), next_after_id=batch[-1].pk if len(batch) == size else None
     )

@@ -1,7 +1,9 @@
-"""The event payload documented for receivers (docs/integrations.md, DESIGN §5).
+"""The event payload documented for receivers (docs/events.md, DESIGN §5).
 
 Built inside the transaction that changes the work item, so every sync carries the
-state at the moment of the event, not at the moment of delivery.
+state at the moment of the event, not at the moment of delivery. Its shape is the contract
+in integrations/event_schemas/ (JSON Schema, one file per event type); a change of shape is
+a change of those files and of SCHEMA_VERSION.
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from tenants.models import Tenant
 from workitems.models import WorkItem
 from workitems.selectors import user_display_name
+
+# Major: a change receivers must adapt to; minor: fields added.
+SCHEMA_VERSION = "1.0"
 
 TRACKED_FIELDS = [
     "description",
@@ -87,6 +93,17 @@ def workitem_representation(workitem: WorkItem) -> dict[str, Any]:
     return data
 
 
+def envelope(*, event_type: str, event_id: str, tenant: Tenant) -> dict[str, Any]:
+    """What every event starts with, whatever its subject."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "event_type": event_type,
+        "event_id": event_id,
+        "timestamp": json_value(timezone.now()),
+        "tenant": {"id": tenant.pk, "name": tenant.name},
+    }
+
+
 def event_payload(
     *,
     event_type: str,
@@ -95,15 +112,21 @@ def event_payload(
     changes: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     payload = {
-        "event_type": event_type,
-        "event_id": event_id,
-        "timestamp": json_value(timezone.now()),
-        "tenant": {"id": workitem.tenant_id, "name": workitem.tenant.name},
+        **envelope(event_type=event_type, event_id=event_id, tenant=workitem.tenant),
         "workitem": workitem_representation(workitem),
     }
     if changes is not None:
         payload["changes"] = changes
     return payload
+
+
+def integration_test_payload(*, event_id: str, tenant: Tenant, integration_name: str) -> dict[str, Any]:
+    """The sample event an operator sends to check an integration end to end."""
+    return {
+        **envelope(event_type="integration_test", event_id=event_id, tenant=tenant),
+        "test": True,
+        "message": f"Test event from Fieldhook for integration '{integration_name}'.",
+    }
 
 
 def relation_value(model_field: models.ForeignKey, pk: int | None) -> Any:

@@ -1,10 +1,24 @@
-"""Read-side queries on syncs; every one names its tenant."""
+"""Read-side queries on integrations and syncs; every one names its tenant.
+
+Every query on syncs lives here, so that when event data moves from the sync row to its
+event row only this module (and the serializers' `source=` paths) change.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Case, F, QuerySet, When
 
-from integrations.models import IntegrationSync
+from integrations.models import EventType, ExternalLink, IntegrationSync, TenantIntegration
+from tenants.models import Tenant
 from workitems.models import WorkItem
+
+
+def integrations_for_tenant(*, tenant: Tenant) -> QuerySet[TenantIntegration]:
+    return TenantIntegration.objects.filter(tenant=tenant).select_related("tenant").order_by("name", "id")
 
 
 def syncs_for_workitem(*, workitem: WorkItem) -> QuerySet[IntegrationSync]:
@@ -14,3 +28,61 @@ def syncs_for_workitem(*, workitem: WorkItem) -> QuerySet[IntegrationSync]:
         content_type=ContentType.objects.get_for_model(WorkItem),
         object_id=workitem.pk,
     ).select_related("integration")
+
+
+def syncs_for_tenant(*, tenant: Tenant) -> QuerySet[IntegrationSync]:
+    """Every sync of the tenant's integrations, newest first, with its integration, its
+    attempts and `workitem_id` (None when the subject is not a work item, e.g. a test event)."""
+    return (
+        IntegrationSync.objects.filter(integration__tenant=tenant)
+        .select_related("integration")
+        .prefetch_related("attempt_log")
+        .annotate(workitem_id=Case(When(content_type=ContentType.objects.get_for_model(WorkItem), then=F("object_id"))))
+        .order_by("-created_at", "-id")
+    )
+
+
+def syncs_filter(
+    *,
+    syncs: QuerySet[IntegrationSync],
+    ids: Iterable[int] | None = None,
+    status: Iterable[str] | None = None,
+    integration: int | None = None,
+    event_type: Iterable[str] | None = None,
+    workitem: int | None = None,
+    created_after: datetime.datetime | None = None,
+    created_before: datetime.datetime | None = None,
+) -> QuerySet[IntegrationSync]:
+    """Narrow syncs by what the API filters on; None (or empty) leaves a criterion out."""
+    if ids:
+        syncs = syncs.filter(id__in=list(ids))
+    if status:
+        syncs = syncs.filter(status__in=list(status))
+    if integration is not None:
+        syncs = syncs.filter(integration_id=integration)
+    if event_type:
+        syncs = syncs.filter(event_type__in=list(event_type))
+    if workitem is not None:
+        syncs = syncs.filter(content_type=ContentType.objects.get_for_model(WorkItem), object_id=workitem)
+    if created_after is not None:
+        syncs = syncs.filter(created_at__gte=created_after)
+    if created_before is not None:
+        syncs = syncs.filter(created_at__lt=created_before)
+    return syncs
+
+
+def workitem_ids_known_to(*, integration: TenantIntegration, workitem_ids: Iterable[int]) -> set[int]:
+    """Which of these work items the integration has, or is about to receive: it holds a link
+    to one, or a creation event to it is synced or pending. (A failed creation does not count:
+    the remote object was never made.)"""
+    ids = list(workitem_ids)
+    content_type = ContentType.objects.get_for_model(WorkItem)
+    linked = ExternalLink.objects.filter(integration=integration, content_type=content_type, object_id__in=ids)
+    created = IntegrationSync.objects.filter(
+        integration=integration,
+        content_type=content_type,
+        object_id__in=ids,
+        event_type=EventType.WORKITEM_CREATED,
+        status__in=[IntegrationSync.Status.PENDING, IntegrationSync.Status.SYNCED],
+    )
+    return set(linked.values_list("object_id", flat=True)) | set(created.values_list("object_id", flat=True))

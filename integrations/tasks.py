@@ -8,9 +8,12 @@ Every task has a soft time limit (the task is interrupted) and a hard one (its p
 killed) just above its longest legitimate run; see docs/operations.md "Time limits".
 Poll tasks go to the `polls` queue (settings.CELERY_TASK_ROUTES)."""
 
+import datetime
+
 from celery import shared_task
 from django.conf import settings
 
+from integrations import services
 from integrations.engine import delivery, dispatch, sweep
 from integrations.inbound import polling
 
@@ -66,3 +69,16 @@ def enqueue_due_polls() -> int:
 def poll_integration(integration_id: int) -> str:
     """Ask one integration for the status of its linked remote objects (if still due)."""
     return polling.integration_poll_if_due(integration_id=integration_id)
+
+
+@shared_task(name="integrations.tasks.backfill_integration", ignore_result=True, **LIMITS)
+def backfill_integration(
+    integration_id: int, since: str | None = None, statuses: list[str] | None = None, after_id: int = 0
+) -> int:
+    """One batch of existing work items to an integration; the next batch is a task of its own."""
+    return services.integration_backfill_continue(
+        integration_id=integration_id,
+        since=datetime.datetime.fromisoformat(since) if since else None,
+        statuses=statuses,
+        after_id=after_id,
+    )

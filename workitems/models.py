@@ -182,6 +182,10 @@ class WorkItem(TenantOwned):
             raise ValidationError(errors)
 
 
+# Statuses of work items still being worked on (what a new integration is offered to receive).
+OPEN_STATUSES = [status for status in WorkItem.Status if status not in (WorkItem.Status.CLOSED, WorkItem.Status.CANCELLED)]
+
+
 class WorkItemNote(models.Model):
     class Kind(models.TextChoices):
         USER = "user", "User"

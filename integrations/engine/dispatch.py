@@ -7,6 +7,7 @@ logged, not raised, for syncs: their rows are safe in the outbox and the sweep s
 
 from __future__ import annotations
 
+import datetime
 import logging
 from types import ModuleType
 
@@ -46,6 +47,29 @@ def polls_enqueue(*, integration_ids: list[int]) -> None:
     poll_integration = _tasks().poll_integration
     for integration_id in integration_ids:
         poll_integration.apply_async(args=[integration_id])
+
+
+def integration_backfill_enqueue(
+    *, integration_id: int, since: datetime.datetime | None, statuses: list[str] | None, after_id: int
+) -> bool:
+    """The next batch of a backfill, as a task of its own. No outbox row stands for a backfill
+    not started yet: a broker outage is logged and ends it there; started again, it sends
+    only what the integration has not received."""
+    try:
+        _tasks().backfill_integration.apply_async(
+            args=[integration_id],
+            kwargs={"since": since.isoformat() if since else None, "statuses": statuses, "after_id": after_id},
+        )
+    except Exception as exc:
+        logger.error(
+            "Broker unavailable (%s: %s): backfill of integration %s stopped after work item %s; start it again",
+            type(exc).__name__,
+            exc,
+            integration_id,
+            after_id,
+        )
+        return False
+    return True
 
 
 def _publish(task, args: list, countdown: float | None, *, pending: int) -> bool:

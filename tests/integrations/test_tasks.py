@@ -11,6 +11,7 @@ REGISTERED = {
     "integrations.tasks.prune_sync_attempts": tasks.prune_sync_attempts,
     "integrations.tasks.poll_integrations": tasks.enqueue_due_polls,
     "integrations.tasks.poll_integration": tasks.poll_integration,
+    "integrations.tasks.backfill_integration": tasks.backfill_integration,
 }
 
 
