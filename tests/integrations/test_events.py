@@ -103,6 +103,7 @@ def test_the_created_payload_has_the_documented_shape(tenant, integration, owner
     timestamp = payload.pop("timestamp")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", timestamp)
     assert payload == {
+        "schema_version": "1.0",
         "event_type": "workitem_created",
         "event_id": payload["event_id"],
         "tenant": {"id": tenant.pk, "name": "Acme Repairs"},
