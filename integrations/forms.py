@@ -31,6 +31,12 @@ class TenantIntegrationForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="Which work-item events are sent to this integration.",
     )
+    backfill = forms.BooleanField(
+        label="Send existing open work items",
+        required=False,
+        help_text="After saving, send workitem_created for the tenant's open work items this integration has "
+        "not received yet (in the background, in batches; follow them under Integration syncs).",
+    )
     connector: type[Connector] | None = None
 
     class Meta:

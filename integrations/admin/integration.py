@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from integrations import services
+from integrations import events, selectors, services
 from integrations.auth import views as auth_views
 from integrations.connectors import registry
 from integrations.connectors.base import Capability
@@ -25,8 +27,20 @@ from integrations.forms import config_field_names, integration_form_for
 from integrations.inbound.polling import pollable_kinds
 from integrations.models import IntegrationSync, TenantIntegration
 from tenants.admin import TenantScopedAdminMixin
+from workitems.models import WorkItem
 
 GENERATED_SECRETS_KEY = "integrations_generated_secrets"  # session: {integration pk: {field: secret}}
+
+
+class SyncNowForm(forms.Form):
+    integration = forms.ModelChoiceField(
+        queryset=TenantIntegration.objects.none(),
+        help_text="Not received yet: the work item is created there. Received: its current status is sent again.",
+    )
+
+    def __init__(self, *args, integrations, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["integration"].queryset = integrations
 
 
 @admin.register(TenantIntegration)
@@ -56,7 +70,7 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         kind = self.chosen_kind(request, obj)
-        fieldsets = [(None, {"fields": ["tenant", "name", "integration_type", "event_types", "is_active"]})]
+        fieldsets = [(None, {"fields": ["tenant", "name", "integration_type", "event_types", "is_active", "backfill"]})]
         if kind in registry:
             connector = registry.get(kind)
             shows_state = (
@@ -91,13 +105,61 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return super().get_queryset(request).select_related("tenant").annotate(pending=pending)
 
     def get_urls(self):
-        # Before the model's own URLs, whose "<path:object_id>/" would otherwise catch this path.
+        # Before the model's own URLs, whose "<path:object_id>/" would otherwise catch these paths.
         connect = path(
             "<path:object_id>/oauth/connect/",
             self.admin_site.admin_view(require_POST(self.oauth_connect_view)),
             name="integrations_tenantintegration_oauth_connect",
         )
-        return [connect, *super().get_urls()]
+        sync_now = path(
+            "sync-workitem/<int:workitem_id>/",
+            self.admin_site.admin_view(self.sync_workitem_view),
+            name="integrations_tenantintegration_sync_workitem",
+        )
+        return [connect, sync_now, *super().get_urls()]
+
+    def sync_workitem_view(self, request: HttpRequest, workitem_id: int):
+        """'Sync now' from a work item's page: choose one of its tenant's integrations, and the
+        work item as it is now goes there (created there when it has not received it yet)."""
+        workitems = WorkItem.objects.select_related("tenant")
+        if not request.user.is_superuser:
+            workitems = workitems.filter(tenant__in=self.user_tenants(request))
+        workitem = workitems.filter(pk=workitem_id).first()
+        if workitem is None or not self.has_change_permission(request):
+            raise Http404("No such work item.")
+        back = reverse("admin:workitems_workitem_change", args=[workitem.pk])
+        form = SyncNowForm(request.POST or None, integrations=selectors.integrations_for_tenant(tenant=workitem.tenant))
+        if request.method == "POST" and form.is_valid():
+            integration = form.cleaned_data["integration"]
+            try:
+                sync = events.workitem_send_current_state(workitem=workitem, integration=integration)
+            except events.EventNotSubscribed as refused:
+                form.add_error("integration", str(refused))
+            else:
+                url = reverse("admin:integrations_integrationsync_change", args=[sync.pk])
+                state = "" if integration.is_active else " It will wait until the integration is active."
+                self.message_user(
+                    request,
+                    format_html(
+                        "{} of {} queued for {} — <a href='{}'>follow sync #{}</a>.{}",
+                        sync.event_type,
+                        workitem.reference_id,
+                        integration,
+                        url,
+                        sync.pk,
+                        state,
+                    ),
+                )
+                return redirect(back)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": WorkItem._meta,
+            "original": workitem,
+            "title": f"Sync {workitem.reference_id} now",
+            "form": form,
+            "back": back,
+        }
+        return TemplateResponse(request, "admin/integrations/sync_now.html", context)
 
     def oauth_connect_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
         """Start OAuth: a POST with the CSRF token (a GET answers 405), so that a link or an
@@ -147,9 +209,14 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request: HttpRequest, obj: TenantIntegration, form, change: bool) -> None:
-        if obj.is_active:
-            services.integration_clear_pause(integration=obj)
-        super().save_model(request, obj, form, change)
+        backfill = form.cleaned_data.get("backfill", False)
+        services.integration_save(integration=obj, backfill=backfill)
+        if backfill:
+            self.message_user(
+                request,
+                f"The open work items {obj} has not received are being sent in the background; "
+                "follow them under Integration syncs.",
+            )
         if form.generated_secrets:
             # Kept in the server-side session for one display, never in a message: the
             # message storage may be a cookie.
