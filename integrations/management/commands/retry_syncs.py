@@ -1,13 +1,10 @@
 """python manage.py retry_syncs [--status failed] [--integration ID] [--since DATE]"""
 
-import datetime
-
-from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from integrations.engine import sweep
+from integrations.management.arguments import since_argument
 from integrations.models import IntegrationSync
 
 BATCH = 200
@@ -28,7 +25,7 @@ class Command(BaseCommand):
         if integration is not None:
             syncs = syncs.filter(integration_id=integration)
         if since:
-            syncs = syncs.filter(created_at__gte=self.parse_since(since))
+            syncs = syncs.filter(created_at__gte=since_argument(since))
         ids = list(syncs.order_by("id").values_list("id", flat=True))
         if not ids:
             self.stdout.write("No matching syncs.")
@@ -40,15 +37,3 @@ class Command(BaseCommand):
                 queued += sweep.syncs_retry_now(syncs=IntegrationSync.objects.filter(id__in=batch))
                 progress.update(len(batch))
         self.stdout.write(self.style.SUCCESS(f"Queued {queued} of {len(ids)} {status} sync(s) for delivery."))
-
-    def parse_since(self, value: str) -> datetime.datetime:
-        try:
-            moment = parse_datetime(value)
-            day = None if moment else parse_date(value)
-        except ValueError:  # well formed but impossible, e.g. 2024-02-30
-            moment = day = None
-        if moment is None:
-            if day is None:
-                raise CommandError(f"--since: '{value}' is not a date (YYYY-MM-DD) or ISO 8601 datetime.")
-            moment = datetime.datetime.combine(day, datetime.time.min)
-        return moment if timezone.is_aware(moment) else timezone.make_aware(moment, datetime.UTC)
