@@ -35,6 +35,15 @@ def syncs_publish_new(*, sync_ids: list[int]) -> None:
         _publish(_tasks().fan_out_syncs, [sync_ids], None, pending=len(sync_ids))
 
 
+def syncs_hand_over(*, sync_ids: list[int]) -> None:
+    """Many syncs at once (an operator's retry or replay): one fan-out message per
+    SYNC_SWEEP_BATCH_SIZE, so that the request pays a few broker round trips, not one per sync.
+    Those a broker outage leaves behind are pending and due: the sweep sends them."""
+    size = settings.SYNC_SWEEP_BATCH_SIZE
+    for start in range(0, len(sync_ids), size):
+        syncs_publish_new(sync_ids=sync_ids[start : start + size])
+
+
 def sync_enqueue_later(*, sync_id: int, delay: float) -> None:
     """After commit, if the wait is short: it rides on a Celery countdown. Long waits are left
     to the beat sweep, so that workers do not hold hours-long ETA messages."""

@@ -57,7 +57,7 @@ def syncs_retry_now(*, syncs: QuerySet[IntegrationSync], include_synced: bool = 
         IntegrationSync.objects.filter(id__in=ids).update(
             status=Pending, attempts=0, next_attempt_at=timezone.now(), claimed_until=None, synced_at=None
         )
-        transaction.on_commit(lambda: dispatch.syncs_enqueue(sync_ids=ids))
+        transaction.on_commit(lambda: dispatch.syncs_hand_over(sync_ids=ids))
     return len(ids)
 
 

@@ -4,12 +4,14 @@ replay synced ones with the same event id."""
 import datetime
 
 import pytest
+import redis
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from app.celery import celery_app
 from integrations.engine import sweep
 from integrations.models import IntegrationSync
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
@@ -171,3 +173,21 @@ def test_the_beat_schedule_sweeps_every_minute(db):
     task = PeriodicTask.objects.get(task="integrations.tasks.retry_failed_syncs")
 
     assert (task.interval.every, task.interval.period, task.enabled) == (60, "seconds", True)
+
+
+def test_a_large_replay_costs_the_request_one_broker_message_per_batch(
+    integration, settings, django_capture_on_commit_callbacks
+):
+    """The request publishes fan-out messages of SYNC_SWEEP_BATCH_SIZE syncs; workers enqueue each sync."""
+    settings.SYNC_SWEEP_BATCH_SIZE = 2
+    celery_app.conf.task_always_eager = False
+    for _ in range(5):
+        WorkItemFactory(tenant=integration.tenant)
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queued_before = broker.llen("celery")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        count = sweep.syncs_retry_now(syncs=IntegrationSync.objects.all(), include_synced=True)
+
+    assert count == 5
+    assert broker.llen("celery") - queued_before == 3
