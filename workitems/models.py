@@ -183,7 +183,9 @@ class WorkItem(TenantOwned):
 
 
 # Statuses of work items still being worked on (what a new integration is offered to receive).
-OPEN_STATUSES = [status for status in WorkItem.Status if status not in (WorkItem.Status.CLOSED, WorkItem.Status.CANCELLED)]
+OPEN_STATUSES = [
+    status for status in WorkItem.Status if status not in (WorkItem.Status.CLOSED, WorkItem.Status.CANCELLED)
+]
 
 
 class WorkItemNote(models.Model):
