@@ -17,7 +17,7 @@ from workitems.models import WorkItem, WorkItemNote
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PAYLOAD_KEYS = {"event_type", "event_id", "timestamp", "tenant", "workitem"}
+PAYLOAD_KEYS = {"schema_version", "event_type", "event_id", "timestamp", "tenant", "workitem"}
 WORKITEM_KEYS = {
     "id", "reference_id", "description", "status", "type", "priority", "created_date", "due_date", "customer",
     "owner", "technician", "customer_asset", "estimated_price", "final_price", "dropoff_point", "intake_method",
