@@ -64,3 +64,46 @@ SYNC_SELECTIONS = [
     OpenApiExample("Queued", response_only=True, value={"queued": 2}),
 ]
 SYNC_NOW = OpenApiExample("To integration 3", request_only=True, value={"integration": 3})
+SYNC_DETAIL = OpenApiExample(
+    "A synced creation",
+    response_only=True,
+    value={
+        "id": 41,
+        "integration": {"id": 3, "name": "n8n production", "integration_type": "webhook"},
+        "event_type": "workitem_created",
+        "event_id": "6f1c0c9e-5a55-4a53-a3a5-1d8f4e7f7a10",
+        "status": "synced",
+        "attempts": 2,
+        "next_attempt_at": "2026-11-24T09:00:12Z",
+        "last_error": "",
+        "last_status_code": 204,
+        "external_id": "",
+        "external_url": "",
+        "created_at": "2026-11-24T09:00:00Z",
+        "synced_at": "2026-11-24T09:00:13Z",
+        "workitem": 123,
+        "attempt_log": [
+            {
+                "number": 1,
+                "started_at": "2026-11-24T09:00:01Z",
+                "duration_ms": 5003,
+                "succeeded": False,
+                "status_code": 503,
+                "error_class": "http_5xx",
+                "error": "The receiver failed with HTTP 503.",
+                "response_excerpt": "",
+            },
+            {
+                "number": 2,
+                "started_at": "2026-11-24T09:00:12Z",
+                "duration_ms": 41,
+                "succeeded": True,
+                "status_code": 204,
+                "error_class": "",
+                "error": "",
+                "response_excerpt": "",
+            },
+        ],
+        "payload": {"schema_version": "1.0", "event_type": "workitem_created", "…": "see docs/events.md"},
+    },
+)

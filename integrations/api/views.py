@@ -131,6 +131,7 @@ class IntegrationViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
         return Response(RotatedSecretSerializer({"signing_secret": secret}).data)
 
 
+@extend_schema_view(retrieve=extend_schema(examples=[examples.SYNC_DETAIL]))
 class SyncViewSet(TenantScopedViewMixin, viewsets.ReadOnlyModelViewSet):
     """Deliveries of the tenant's events, newest first, each with its attempts. Retrying and
     replaying need the tenant's admin role."""
