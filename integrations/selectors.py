@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Case, F, QuerySet, When
+from django.utils import timezone
 
 from integrations.models import EventType, ExternalLink, IntegrationSync, TenantIntegration
 from tenants.models import Tenant
@@ -69,6 +70,14 @@ def syncs_filter(
     if created_before is not None:
         syncs = syncs.filter(created_at__lt=created_before)
     return syncs
+
+
+def sync_ids_due(*, integration: TenantIntegration, limit: int) -> list[int]:
+    """Ids of the integration's pending syncs that are due now, oldest first, at most `limit`."""
+    due = IntegrationSync.objects.filter(
+        integration=integration, status=IntegrationSync.Status.PENDING, next_attempt_at__lte=timezone.now()
+    )
+    return list(due.order_by("id").values_list("id", flat=True)[:limit])
 
 
 def workitem_ids_known_to(*, integration: TenantIntegration, workitem_ids: Iterable[int]) -> set[int]:

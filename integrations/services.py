@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations import events, payloads
+from integrations import events, payloads, selectors
 from integrations.connectors import registry
 from integrations.connectors.errors import ConnectorError
 from integrations.crypto import SecretsUnreadable
@@ -128,12 +128,7 @@ def integration_resume(*, integration: TenantIntegration, backfill: bool = False
     integration_clear_pause(integration=integration)
     with transaction.atomic():
         integration.save(update_fields=["is_active", "failing_since", "paused_reason", "updated_at"])
-        due = (
-            IntegrationSync.objects.filter(integration=integration, status=Pending, next_attempt_at__lte=timezone.now())
-            .order_by("id")
-            .values_list("id", flat=True)[: settings.SYNC_SWEEP_BATCH_SIZE]
-        )
-        ids = list(due)
+        ids = selectors.sync_ids_due(integration=integration, limit=settings.SYNC_SWEEP_BATCH_SIZE)
         transaction.on_commit(lambda: dispatch.syncs_enqueue(sync_ids=ids))
         if backfill:
             integration_backfill_start(integration=integration)
@@ -145,7 +140,8 @@ SIGNING_SECRET = "signing_secret"  # noqa: S105 (a field name)
 
 def integration_signing_secret_rotate(*, integration: TenantIntegration) -> str:
     """A new signing secret for a kind that signs its deliveries (a `signing_secret` secret
-    field); it replaces the old one at once and is returned to be shown once."""
+    field); it replaces the old one at once and is returned to be shown once. ValueError for
+    another kind, SecretsUnreadable when the stored secrets cannot be read (nothing changes)."""
     # Standard Webhooks secrets (whsec_…) are defined with the webhook kind; imported here, on
     # use, as the registry loads kinds (starting Django loads none).
     from integrations.connectors.webhook.config import signing_secret_generate

@@ -40,6 +40,7 @@ from integrations.api.serializers import (
     TenantIntegrationSerializer,
 )
 from integrations.connectors import registry
+from integrations.crypto import SecretsUnreadable
 from integrations.engine import sweep
 from integrations.event_contract import event_schemas
 from integrations.models import SUBSCRIBABLE_EVENTS, EventType, IntegrationSync, TenantIntegration
@@ -128,6 +129,8 @@ class IntegrationViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
             secret = services.integration_signing_secret_rotate(integration=self.get_object())
         except ValueError as error:
             raise serializers.ValidationError({"kind": [str(error)]}) from None
+        except SecretsUnreadable as error:
+            raise serializers.ValidationError({"secrets": [str(error)]}) from None
         return Response(RotatedSecretSerializer({"signing_secret": secret}).data)
 
 

@@ -140,3 +140,21 @@ def test_creating_with_backfill_sends_the_open_workitems(api, tenant, django_cap
 
     (sync,) = IntegrationSync.objects.all()
     assert (sync.object_id, sync.event_type, sync.status) == (open_item.pk, "workitem_created", "synced")
+
+
+def test_rotating_with_unreadable_stored_secrets_is_a_400_and_changes_nothing(api, webhook):
+    TenantIntegration.objects.filter(pk=webhook.pk).update(secrets_encrypted="not-a-fernet-token")
+
+    response = api.post(action_url(webhook, "rotate-signing-secret"))
+
+    assert (response.status_code, list(response.data)) == (400, ["secrets"])
+    webhook.refresh_from_db()
+    assert webhook.secrets_encrypted == "not-a-fernet-token"
+
+
+def test_an_integration_with_unreadable_secrets_is_still_listed(api, webhook):
+    TenantIntegration.objects.filter(pk=webhook.pk).update(secrets_encrypted="not-a-fernet-token")
+
+    response = api.get("/api/v1/integrations/")
+
+    assert response.data["results"][0]["secrets_set"] == []
