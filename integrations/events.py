@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from integrations import payloads
-from integrations.engine.outbox import integrations_subscribed, syncs_create_for_event
+from integrations.engine.outbox import event_record, integrations_subscribed
 from integrations.models import EventType
 from workitems.models import WorkItem
 
@@ -78,6 +78,11 @@ def _emit(workitem: WorkItem, event_type: str, changes: dict | None) -> None:
         return
     event_id = str(uuid.uuid4())
     payload = payloads.event_payload(event_type=event_type, event_id=event_id, workitem=workitem, changes=changes)
-    syncs_create_for_event(
-        obj=workitem, event_type=event_type, payload=payload, event_id=event_id, integrations=integrations
+    event_record(
+        obj=workitem,
+        tenant_id=workitem.tenant_id,
+        event_type=event_type,
+        payload=payload,
+        event_id=event_id,
+        integrations=integrations,
     )

@@ -4,8 +4,10 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
-from integrations.models import SUBSCRIBABLE_EVENTS, TenantIntegration
+from integrations.models import SUBSCRIBABLE_EVENTS, EventType, IntegrationEvent, IntegrationSync, TenantIntegration
 from tenants.models import Membership, Tenant
 from workitems import services
 from workitems.models import Customer, CustomerAsset, DropoffPoint, WorkItem
@@ -102,3 +104,32 @@ class TenantIntegrationFactory(factory.django.DjangoModelFactory):
             integration.secrets = extracted
             if create:
                 integration.save(update_fields=["secrets_encrypted"])
+
+
+def syncs_made(
+    integration: TenantIntegration,
+    *,
+    count: int = 1,
+    subject=None,
+    event_type: str = EventType.WORKITEM_CREATED,
+    **fields,
+) -> list[IntegrationSync]:
+    """`count` events about `subject` (the integration itself by default), each with a sync to
+    `integration` holding `fields` (status, next_attempt_at…): two bulk inserts, however many."""
+    subject = subject or integration
+    content_type = ContentType.objects.get_for_model(subject)
+    events = IntegrationEvent.objects.bulk_create(
+        IntegrationEvent(
+            tenant_id=integration.tenant_id,
+            event_type=event_type,
+            content_type=content_type,
+            object_id=subject.pk,
+            payload={},
+        )
+        for _ in range(count)
+    )
+    fields.setdefault("next_attempt_at", timezone.now())
+    return IntegrationSync.objects.bulk_create(
+        IntegrationSync(event=event, integration=integration, content_type=content_type, object_id=subject.pk, **fields)
+        for event in events
+    )

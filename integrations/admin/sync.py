@@ -57,14 +57,14 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     ]
     list_filter = [
         "status",
-        "event_type",
+        "event__event_type",
         "integration__integration_type",
         ("integration", admin.RelatedOnlyFieldListFilter),
         ("integration__tenant", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["external_id"]
     search_help_text = "Search by work item reference (RMA-12), event id or external id."
-    list_select_related = ["integration__tenant", "content_type"]
+    list_select_related = ["integration__tenant", "content_type", "event"]
     date_hierarchy = "created_at"
     actions = ["retry_now", "replay"]
     inlines = [SyncAttemptInline]
@@ -115,12 +115,12 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
         term = search_term.strip()
         try:
-            return queryset.filter(event_id=uuid.UUID(term)), False
+            return queryset.filter(event__event_id=uuid.UUID(term)), False
         except ValueError:
             pass
         workitem_ids = WorkItem.objects.filter(reference_id__iexact=term).values("id")
         by_reference = queryset.filter(
-            content_type=ContentType.objects.get_for_model(WorkItem), object_id__in=workitem_ids
+            event__content_type=ContentType.objects.get_for_model(WorkItem), event__object_id__in=workitem_ids
         )
         if term and by_reference.exists():
             return by_reference, False
@@ -129,6 +129,14 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Status", ordering="status")
     def status_label(self, obj: IntegrationSync) -> str:
         return obj.get_status_display()
+
+    @admin.display(description="Event", ordering="event__event_type")
+    def event_type(self, obj: IntegrationSync) -> str:
+        return obj.event.get_event_type_display()
+
+    @admin.display(description="Event id (webhook-id)")
+    def event_id(self, obj: IntegrationSync) -> str:
+        return str(obj.event.event_id)
 
     @admin.display(description="Tenant", ordering="integration__tenant__name")
     def tenant(self, obj: IntegrationSync):
@@ -153,7 +161,7 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Payload")
     def pretty_payload(self, obj: IntegrationSync) -> str:
-        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(obj.payload, indent=2))
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(obj.event.payload, indent=2))
 
     @admin.action(description="Retry now (failed or pending)")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[IntegrationSync]) -> None:

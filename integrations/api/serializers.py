@@ -11,6 +11,8 @@ class IntegrationSummarySerializer(serializers.Serializer):
 
 class IntegrationSyncSerializer(serializers.ModelSerializer):
     integration = IntegrationSummarySerializer(read_only=True)
+    event_type = serializers.CharField(source="event.event_type", read_only=True)
+    event_id = serializers.UUIDField(source="event.event_id", read_only=True)
 
     class Meta:
         model = IntegrationSync
