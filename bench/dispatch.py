@@ -99,22 +99,22 @@ def create_latency(client: APIClient, body: dict, loaded: list[int], creates: in
 def create_profile(client: APIClient, body: dict, loaded: list[int], active: bool, runs: int = 20) -> tuple:
     """(queries, ms spent publishing on commit) per create, measured apart from the latency runs."""
     TenantIntegration.objects.filter(pk__in=loaded).update(is_active=active)
-    original, spent = dispatch.syncs_publish_new, []
+    original, spent = dispatch._wake_unless_queued, []
 
-    def timed_enqueue(**kwargs):
+    def timed_enqueue():
         started = time.perf_counter()
         try:
-            return original(**kwargs)
+            return original()
         finally:
             spent.append(time.perf_counter() - started)
 
-    dispatch.syncs_publish_new = timed_enqueue  # looked up at call time by the outbox's on-commit hook
+    dispatch._wake_unless_queued = timed_enqueue  # looked up when the outbox registers its on-commit hook
     try:
         with CaptureQueriesContext(connection) as queries:
             for _ in range(runs):
                 api_create(client, body)
     finally:
-        dispatch.syncs_publish_new = original
+        dispatch._wake_unless_queued = original
     return len(queries) / runs, sum(spent) * 1000 / runs
 
 
@@ -142,10 +142,10 @@ class Deliveries:
         return pk, stamp[0]
 
     def delivered(self, committed: dict[int, float]) -> tuple[list[float], float]:
-        """Waits for every event (webhook-id is the sync's event_id); returns the commit → received
+        """Waits for every event (webhook-id is its event's event_id); returns the commit → received
         ms per event and deliveries/s from the first commit to the last arrival."""
         syncs = IntegrationSync.objects.filter(integration=self.integration, object_id__in=committed)
-        event_ids = {pk: str(event_id) for pk, event_id in syncs.values_list("object_id", "event_id")}
+        event_ids = {pk: str(event_id) for pk, event_id in syncs.values_list("object_id", "event__event_id")}
         self.receiver.wait_for(event_ids.values(), timeout=30 + len(committed) / 5)
         arrived = {pk: self.receiver.arrivals[event_ids[pk]] for pk in committed}
         latencies = [(arrived[pk] - at) * 1000 for pk, at in committed.items()]

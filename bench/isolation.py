@@ -104,7 +104,7 @@ class Bench:
                 for _ in range(events)
             ]
         syncs = IntegrationSync.objects.filter(integration=self.healthy, object_id__in=pks)
-        event_ids = [str(event_id) for event_id in syncs.values_list("event_id", flat=True)]
+        event_ids = [str(event_id) for event_id in syncs.values_list("event__event_id", flat=True)]
         self.receiver.wait_for(event_ids, timeout=30 + events / 5)
         return Run(stamp[0], sorted(self.receiver.arrivals[event_id] for event_id in event_ids))
 

@@ -69,14 +69,11 @@ WITH candidates AS (
                 AND e.id < s.id
           )
         ORDER BY s.next_attempt_at, s.id
-        LIMIT LEAST(
-            %(per_integration)s,
-            COALESCE(
-                GREATEST(1, floor(COALESCE(i.rate_limit_per_second,
-                                           (%(kind_rates)s::jsonb ->> i.integration_type)::float)
-                                  * %(window)s))::int,
-                %(per_integration)s
-            )
+        LIMIT (
+            SELECT CASE WHEN rate IS NULL THEN %(per_integration)s
+                        ELSE LEAST(%(per_integration)s, GREATEST(1, floor(rate * %(window)s)::int)) END
+            FROM (SELECT COALESCE(i.rate_limit_per_second,
+                                  (%(kind_rates)s::jsonb ->> i.integration_type)::float) AS rate) r
         )
     ) c
     WHERE i.is_active AND NOT (i.id = ANY(%(blocked)s::bigint[]))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,6 +27,11 @@ from workitems.models import WorkItem, WorkItemNote
 logger = logging.getLogger("integrations.delivery")
 Status = IntegrationSync.Status
 EXCERPT_CHARS = 500
+DEFERRAL_FIELDS = ["next_attempt_at", "claimed_until", "updated_at"]
+OUTCOME_FIELDS = [
+    "status", "attempts", "next_attempt_at", "claimed_until", "last_error", "last_status_code",
+    "external_id", "external_url", "synced_at", "updated_at",
+]  # fmt: skip
 
 
 @dataclass
@@ -79,7 +84,7 @@ def batch_record(
         recorded.verdicts.update(
             {item.claimed.sync_id: item.verdict for item in deferred if item.claimed.sync_id in held}
         )
-        IntegrationSync.objects.bulk_update(deferrals, ["next_attempt_at", "claimed_until", "updated_at"])
+        _syncs_update(deferrals, DEFERRAL_FIELDS)
         mine = [item for item in attempted if item.claimed.sync_id in held]
         updates = []
         hidden = {pk: secret_strings(integration.secrets_or_empty()) for pk, integration in integrations.items()}
@@ -98,16 +103,39 @@ def batch_record(
                 recorded.finished.append(item.claimed)
             if verdict == DeliveryVerdict.SYNCED and item.result.external_id:
                 links.append((item.claimed, item.result))
-        IntegrationSync.objects.bulk_update(
-            updates,
-            ["status", "attempts", "next_attempt_at", "claimed_until", "last_error", "last_status_code",
-             "external_id", "external_url", "synced_at", "updated_at"],
-        )  # fmt: skip
+        _syncs_update(updates, OUTCOME_FIELDS)
         SyncAttempt.objects.bulk_create(attempts)
         _links_remember(links)
         _notes_write(notes)
         _health_track(mine, integrations, now)
     return recorded
+
+
+def _syncs_update(syncs: list[IntegrationSync], fields: list[str]) -> None:
+    """Write `fields` of many syncs in one statement. On PostgreSQL an UPDATE … FROM (VALUES …)
+    (Django's bulk_update builds a CASE per field and row: ten times slower at a hundred rows)."""
+    if not syncs:
+        return
+    if connection.vendor != "postgresql":
+        IntegrationSync.objects.bulk_update(syncs, fields)
+        return
+    model_fields = [IntegrationSync._meta.get_field(name) for name in fields]
+    columns = ", ".join(field.column for field in model_fields)
+    casts = ", ".join(f"%s::{field.db_type(connection)}" for field in model_fields)
+    rows = ", ".join(f"(%s::bigint, {casts})" for _ in syncs)
+    assignments = ", ".join(f"{field.column} = v.{field.column}" for field in model_fields)
+    params = [
+        value
+        for sync in syncs
+        for value in [
+            sync.pk,
+            *(field.get_db_prep_save(getattr(sync, field.attname), connection) for field in model_fields),
+        ]
+    ]
+    table = IntegrationSync._meta.db_table
+    sql = f"UPDATE {table} SET {assignments} FROM (VALUES {rows}) AS v(id, {columns}) WHERE {table}.id = v.id"  # noqa: S608 (names from the model; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _deferral(item: Deferred, now: datetime.datetime) -> IntegrationSync:
