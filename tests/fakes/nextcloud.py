@@ -44,6 +44,11 @@ OCS_ROOT = "/ocs/v2.php/"
 METHODS = ("GET", "PUT", "POST", "MKCOL", "PROPFIND", "DELETE", "MOVE", "HEAD")
 REFUSED_IN_NAMES = re.compile(r'[\x00-\x1f\x7f\\:*?"<>|]')
 MAX_REQUESTS = 1000  # more in one test is a client loop that does not end
+OCS_ROUTES = {  # (method, path) → the fake's handler
+    ("GET", "/ocs/v2.php/cloud/capabilities"): "_capabilities",
+    ("GET", "/ocs/v2.php/apps/files_sharing/api/v1/shares"): "_list_shares",
+    ("POST", "/ocs/v2.php/apps/files_sharing/api/v1/shares"): "_create_share",
+}
 
 
 @dataclass
@@ -372,12 +377,7 @@ class FakeNextcloud:
                 fault.status, [], message=FAULTS.get(fault.status, ("", "Injected"))[1]
             )
             return status, {**answer_headers, **fault.headers}, body
-        routes = {
-            ("GET", "/ocs/v2.php/cloud/capabilities"): self._capabilities,
-            ("GET", "/ocs/v2.php/apps/files_sharing/api/v1/shares"): self._list_shares,
-            ("POST", "/ocs/v2.php/apps/files_sharing/api/v1/shares"): self._create_share,
-        }
-        handler = routes.get((method, path))
+        handler = getattr(self, OCS_ROUTES[(method, path)]) if (method, path) in OCS_ROUTES else None
         if handler is None:
             self.violations.append(f"{method} {path}: the fake does not serve this endpoint")
             return ocs_answer(
