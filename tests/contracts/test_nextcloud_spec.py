@@ -49,9 +49,7 @@ def test_it_refuses_an_operation_left_out_of_the_bundle():
 def test_every_ocs_endpoint_the_fake_serves_is_in_the_bundle():
     spec = vendor_spec("nextcloud", server=BASE_URL)
     served = [(method, path) for method, path in OCS_ROUTES]
-    missing = [
-        f"{method} {path}" for method, path in served if method.lower() not in spec.spec / "paths" / path
-    ]
+    missing = [f"{method} {path}" for method, path in served if method.lower() not in spec.spec / "paths" / path]
 
     assert missing == []
 

@@ -37,6 +37,7 @@ import responses
 BASE_URL = "https://cloud.example.com"
 USER = "fieldhook"
 APP_PASSWORD = "Fh7kq-Zx2Lm-P9wRt-Bn4Vc-Hs6Yd"
+EMAIL = "fieldhook@example.com"
 INSTANCE_ID = "oc2ab3cd4ef5"
 VERSION = {"major": 31, "minor": 0, "micro": 8, "string": "31.0.8", "edition": "", "extendedSupport": False}
 DAV_ROOT = "/remote.php/dav/files/"
@@ -90,6 +91,7 @@ class Fault:
 class FakeNextcloud:
     base_url: str = BASE_URL
     user: str = USER
+    email: str = EMAIL
     app_passwords: set[str] = field(default_factory=lambda: {APP_PASSWORD})
     users: set[str] = field(default_factory=lambda: {USER, "ana", "bob"})
     groups: set[str] = field(default_factory=lambda: {"technicians"})
@@ -194,14 +196,15 @@ class FakeNextcloud:
         return None
 
     def _authenticated(self, headers: dict[str, str]) -> bool:
+        """Basic auth with an app password; the login may be the user id or the user's email."""
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
         if scheme != "Basic":
             return False
         try:
-            user, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+            login, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
         except ValueError:
             return False
-        return user == self.user and password in self.app_passwords
+        return login in (self.user, self.email) and password in self.app_passwords
 
     def _new_id(self) -> int:
         self.next_id += 1
@@ -212,9 +215,7 @@ class FakeNextcloud:
     def _dav_path(self, method: str, raw_path: str) -> str | None:
         """The decoded path inside the user's files, after checking how it was encoded."""
         rest = raw_path.removeprefix(DAV_ROOT)
-        raw_user, _, raw_files = rest.partition("/")
-        if unquote(raw_user) != self.user:
-            self.violations.append(f"{method} {raw_path}: not the files of {self.user}")
+        raw_files = rest.partition("/")[2]
         names = []
         for raw in [part for part in raw_files.split("/") if part]:
             name = unquote(raw)
@@ -241,6 +242,9 @@ class FakeNextcloud:
                 "Username or password was incorrect",
             )
             return status, {**answer_headers, "WWW-Authenticate": 'Basic realm="Nextcloud", charset="UTF-8"'}, body
+        if unquote(recorded.raw_path.removeprefix(DAV_ROOT).partition("/")[0]) != self.user:
+            # The files of a user id other than the login's (e.g. its email address given as user).
+            return dav_error(404, "Sabre\\DAV\\Exception\\NotFound", "Principal not found")
         fault = self._take_fault(method, path)
         if fault and fault.status:
             status, answer_headers, body = dav_error(
