@@ -6,47 +6,18 @@ import re
 
 from django.utils import timezone
 
-from integrations.delivery import sync_deliver
-from integrations.models import EventType, ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
+from integrations.models import EventType, ExternalLink, SyncAttempt
 from tests.factories import CustomerFactory, WorkItemFactory
 from tests.fakes.nextcloud import APP_PASSWORD, BASE_URL
 from workitems import services
 from workitems.models import WorkItem, WorkItemNote
 
+from .helpers import configure, created, deliver, latest_sync, make_due
+
 ROOT = "/Fieldhook/Acme Repairs"
 FOLDER = f"{ROOT}/RMA-1 - Cracked screen"
 SHARES = "/ocs/v2.php/apps/files_sharing/api/v1/shares"
 DAV = "/remote.php/dav/files/fieldhook"
-
-
-def latest_sync(integration: TenantIntegration, event_type: str) -> IntegrationSync:
-    return IntegrationSync.objects.filter(integration=integration, event_type=event_type).latest("id")
-
-
-def deliver(integration: TenantIntegration, event_type: str) -> IntegrationSync:
-    """Deliver the latest sync of that event type; returns it refreshed."""
-    sync = latest_sync(integration, event_type)
-    sync_deliver(sync_id=sync.pk)
-    sync.refresh_from_db()
-    return sync
-
-
-def make_due(sync: IntegrationSync) -> None:
-    IntegrationSync.objects.filter(pk=sync.pk).update(next_attempt_at=timezone.now() - datetime.timedelta(seconds=5))
-
-
-def created(integration: TenantIntegration, **fields) -> WorkItem:
-    """A work item whose folder exists in Nextcloud."""
-    fields.setdefault("description", "Cracked screen")
-    workitem = WorkItemFactory(tenant=integration.tenant, **fields)
-    assert deliver(integration, EventType.WORKITEM_CREATED).status == "synced"
-    return workitem
-
-
-def configure(integration: TenantIntegration, **config) -> TenantIntegration:
-    integration.config = {**integration.config, **config}
-    integration.save(update_fields=["config"])
-    return integration
 
 
 def history_lines(fake, folder: str = FOLDER) -> list[str]:
