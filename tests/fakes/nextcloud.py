@@ -101,6 +101,7 @@ class FakeNextcloud:
     group_sharing: bool = True
     quota_bytes: int | None = None
     validate_spec: bool = True
+    max_requests: int | None = MAX_REQUESTS  # None: no limit (benchmarks)
     files: dict[str, Node] = field(default_factory=dict)  # decoded path → node; '/' is the user's home
     shares: list[dict[str, Any]] = field(default_factory=list)
     locked: set[str] = field(default_factory=set)
@@ -172,8 +173,8 @@ class FakeNextcloud:
         path = self._dav_path(method, raw_path) if dav else raw_path
         recorded = Recorded(method, path or raw_path, raw_path, query, headers, body)
         self.requests.append(recorded)
-        if len(self.requests) > MAX_REQUESTS:
-            self.violations.append(f"{method} {raw_path}: over {MAX_REQUESTS} requests, a runaway loop")
+        if self.max_requests is not None and len(self.requests) > self.max_requests:
+            self.violations.append(f"{method} {raw_path}: over {self.max_requests} requests, a runaway loop")
             return (*dav_error(500, "Sabre\\DAV\\Exception", "The fake stopped answering a runaway client."), False)
         if dav:
             answer = self._dav(recorded) if path is not None else dav_error(400, "BadRequest", "Bad path encoding")
