@@ -93,9 +93,9 @@ class NextcloudConnector(Connector):
             folder = self.client.make_folder(self._new_folder_path(payload))
             path, made_now, details["file_id"] = folder.path, folder.created, folder.file_id
         details["path"] = path
-        written = self._write(path, render.WORKITEM_FILE, render.workitem_markdown(payload), details)
-        added = self._append_history(path, payload, event.event_id, details)
-        details["shares"] = self._ensure_shares(path, details.get("shares") or {}, made_now=made_now)
+        written, remade = self._write(path, render.WORKITEM_FILE, render.workitem_markdown(payload), details)
+        added = self._append_history(path, payload, event.event_id)
+        details["shares"] = self._ensure_shares(path, details.get("shares") or {}, made_now=made_now or remade)
         history = "added this event" if added else "already had this event"
         return DeliveryResult(
             external_id=path,
@@ -110,18 +110,20 @@ class NextcloudConnector(Connector):
         with_description = self.settings.folder_names == FolderNames.REFERENCE_AND_DESCRIPTION
         return folder_path([*root, folder_name(payload["workitem"], with_description=with_description)])
 
-    def _write(self, path: str, name: str, text: str, details: dict[str, Any]) -> HttpResponse:
+    def _write(self, path: str, name: str, text: str, details: dict[str, Any]) -> tuple[HttpResponse, bool]:
         """PUT a file into the folder; if the folder is gone (deleted or moved in Nextcloud: 404/409,
-        nothing was written), make it again and write once more."""
+        nothing was written), make it again — a new folder, without the old one's shares — and
+        write once more. Returns the answer and whether the folder was made again."""
         target = child(path, name)
         response = self.client.put_text(target, text)
-        if response.status_code in (404, 409):
-            details["file_id"] = self.client.make_folder(path).file_id
+        remade = response.status_code in (404, 409)
+        if remade:
+            details["file_id"], details["shares"] = self.client.make_folder(path).file_id, {}
             response = self.client.put_text(target, text)
         self.client.check_dav(response, what=target)
-        return response
+        return response, remade
 
-    def _append_history(self, path: str, payload: dict[str, Any], event_id: str, details: dict[str, Any]) -> bool:
+    def _append_history(self, path: str, payload: dict[str, Any], event_id: str) -> bool:
         """Read history.md (404: none yet), add this event's line unless it is there, write it back
         only over the version read (a user's edit meanwhile makes it a 412, tried again later)."""
         target = child(path, render.HISTORY_FILE)

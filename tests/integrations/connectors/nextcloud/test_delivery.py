@@ -199,6 +199,22 @@ def test_a_folder_deleted_in_nextcloud_is_made_again(fake_nextcloud, nextcloud_i
     assert len(history_lines(fake_nextcloud)) == 1  # a new history.md: what Nextcloud lost stays lost
 
 
+def test_a_folder_made_again_gets_its_shares_again(fake_nextcloud, nextcloud_integration):
+    configure(nextcloud_integration, share_with="ana")
+    workitem = created(nextcloud_integration)
+    for path in [p for p in fake_nextcloud.files if p.startswith(FOLDER)]:
+        del fake_nextcloud.files[path]
+    fake_nextcloud.shares.clear()  # Nextcloud deletes a folder's shares with it
+
+    services.workitem_update(workitem=workitem, status=WorkItem.Status.IN_PROGRESS)
+    deliver(nextcloud_integration, EventType.WORKITEM_STATUS_CHANGED)
+
+    (share,) = fake_nextcloud.shares
+    assert (share["path"], share["share_with"]) == (FOLDER, "ana")
+    assert ExternalLink.objects.get().details["shares"] == {"user:ana": {"id": share["id"], "url": ""}}
+    assert fake_nextcloud.calls("GET", SHARES) == []  # a folder made just now has no shares to look up
+
+
 def test_an_event_of_a_work_item_without_a_folder_makes_it(fake_nextcloud, nextcloud_integration):
     fake_nextcloud.fail_next("MKCOL", ".*", status=403)
     workitem = WorkItemFactory(tenant=nextcloud_integration.tenant, description="Cracked screen")
