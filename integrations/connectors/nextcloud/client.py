@@ -77,30 +77,38 @@ class NextcloudClient:
         return self.dav("PUT", path, headers=headers, data=text.encode())
 
     def read_text(self, path: str) -> TextFile | None:
-        """The file's text and ETag, or None when there is no such file."""
-        response = self.dav("GET", path)
-        if response.status_code == 404:
-            return None
-        self.check_dav(response, what=path)
-        return TextFile(response.text, response.headers.get("ETag", ""))
+        """The file's text and ETag, or None when there is no such file (a read: retried briefly)."""
 
-    def propfind(self, path: str) -> HttpResponse:
-        """PROPFIND Depth 0 asking for oc:fileid: 207 Multi-Status when the file or folder exists."""
+        def attempt() -> TextFile | None:
+            response = self.dav("GET", path)
+            if response.status_code == 404:
+                return None
+            self.check_dav(response, what=path)
+            return TextFile(response.text, response.headers.get("ETag", ""))
+
+        return http.read_retrying(attempt)
+
+    def stat(self, path: str) -> HttpResponse | None:
+        """PROPFIND Depth 0 asking for oc:fileid: the 207 Multi-Status, or None when there is no
+        such file or folder (a read: retried briefly)."""
         headers = {"Depth": "0", "Content-Type": "application/xml; charset=utf-8"}
-        return self.dav("PROPFIND", path, headers=headers, data=PROPFIND_FILE_ID)
+
+        def attempt() -> HttpResponse | None:
+            response = self.dav("PROPFIND", path, headers=headers, data=PROPFIND_FILE_ID)
+            if response.status_code == 404:
+                return None
+            self.check_dav(response, what=path or "the user's files")
+            return response
+
+        return http.read_retrying(attempt)
 
     def file_id(self, path: str) -> int | None:
         """The folder's file id, for the link that opens it in Nextcloud."""
-        response = self.propfind(path)
-        self.check_dav(response, what=path)
-        return file_id_from_multistatus(response.body)
+        found = self.stat(path)
+        return file_id_from_multistatus(found.body) if found is not None else None
 
     def exists(self, path: str) -> bool:
-        response = self.propfind(path)
-        if response.status_code == 404:
-            return False
-        self.check_dav(response, what=path or "the user's files")
-        return True
+        return self.stat(path) is not None
 
     def check_dav(self, response: HttpResponse, *, what: str) -> None:
         raise_for_dav(response, what=what, user=self.user)
@@ -124,11 +132,13 @@ class NextcloudClient:
         return (response.json().get("ocs") or {}).get("data")
 
     def capabilities(self) -> dict[str, Any]:
-        return self.ocs("GET", CAPABILITIES, what="the capabilities request") or {}
+        """The server's version and capabilities (a read: retried briefly)."""
+        return http.read_retrying(lambda: self.ocs("GET", CAPABILITIES, what="the capabilities request")) or {}
 
     def shares(self, path: str) -> list[dict[str, Any]]:
-        """The shares this user made of `path`."""
-        found = self.ocs("GET", SHARES, what=f"the share list of {path}", params={"path": path, "reshares": "false"})
+        """The shares this user made of `path` (a read: retried briefly)."""
+        params = {"path": path, "reshares": "false"}
+        found = http.read_retrying(lambda: self.ocs("GET", SHARES, what=f"the share list of {path}", params=params))
         return found if isinstance(found, list) else []
 
     def share_create(self, body: dict[str, Any], *, what: str) -> dict[str, Any]:

@@ -1,19 +1,18 @@
-"""The Nextcloud settings: a typed config with its defaults, the admin form fields and the
-cross-field checks."""
+"""Settings of a Nextcloud integration: the instance and the user Fieldhook writes as, where and
+how folders are named, and how they are shared; the admin fields and the cross-field checks."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
 from django.db import models
 
-from integrations.connectors.base import ConfigField
+from integrations.connectors.config import ConfigField, ConnectorConfig, destination_url_error, password_input
 from integrations.connectors.nextcloud.paths import TENANT, segment
-from integrations.connectors.ssrf import url_refusal
 
 DEFAULT_ROOT = f"Fieldhook/{TENANT}"
 ROOT_CHARS = 100
@@ -39,27 +38,18 @@ class SharePermissions(models.TextChoices):
 
 
 @dataclass(frozen=True)
-class NextcloudConfig:
+class NextcloudConfig(ConnectorConfig):
     base_url: str = ""
     username: str = ""
-    root_folder: str = DEFAULT_ROOT
+    root_folder: str = DEFAULT_ROOT  # "": the user's home folder
     folder_names: str = FolderNames.REFERENCE_AND_DESCRIPTION
     share_with: str = ""
     share_type: str = ShareType.USER
     share_permissions: str = SharePermissions.EDIT
     public_link: bool = False
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> NextcloudConfig:
-        """The stored config; a missing or empty value takes its default (empty root: the user's home)."""
-        known = {f.name: f.default for f in fields(cls)}
-        chosen = {name: values[name] for name in known if values.get(name) not in (None, "")}
-        if values.get("root_folder") == "":
-            chosen["root_folder"] = ""
-        return cls(**{**known, **chosen})
 
-
-CONFIG_FIELDS = [
+FIELDS = [
     ConfigField(
         "base_url",
         forms.URLField(
@@ -83,7 +73,7 @@ CONFIG_FIELDS = [
         forms.CharField(
             label="App password",
             required=False,
-            widget=forms.PasswordInput(render_value=False),
+            widget=password_input(),
             help_text="Logged in as that user: Personal settings › Security › Devices & sessions › "
             "'Create new app password'. Not the account's login password.",
         ),
@@ -95,7 +85,6 @@ CONFIG_FIELDS = [
             label="Root folder",
             required=False,
             max_length=ROOT_CHARS,
-            initial=DEFAULT_ROOT,
             help_text=f"Where work item folders go, inside the user's files; {TENANT} is replaced by the tenant's "
             "name. Created on the first delivery. Empty: directly in the user's home folder.",
         ),
@@ -105,7 +94,6 @@ CONFIG_FIELDS = [
         forms.ChoiceField(
             label="Folder names",
             choices=FolderNames.choices,
-            initial=FolderNames.REFERENCE_AND_DESCRIPTION,
             help_text="How each work item's folder is named when it is created (a later description change "
             'does not rename it). Characters sync clients refuse (/ \\ : * ? " < > |) become spaces.',
         ),
@@ -125,7 +113,6 @@ CONFIG_FIELDS = [
         forms.ChoiceField(
             label="Share with a",
             choices=ShareType.choices,
-            initial=ShareType.USER,
             help_text="Whether 'Share with' names a user or a group.",
         ),
     ),
@@ -134,7 +121,6 @@ CONFIG_FIELDS = [
         forms.ChoiceField(
             label="Share permissions",
             choices=SharePermissions.choices,
-            initial=SharePermissions.EDIT,
             help_text="What the user or group may do in the folder. Edits to workitem.md and history.md are "
             "replaced by Fieldhook's next update; other files they add are kept.",
         ),
@@ -151,13 +137,11 @@ CONFIG_FIELDS = [
 ]
 
 
-def clean_nextcloud_config(cleaned: dict[str, Any], form: Any) -> dict[str, Any]:
+def clean_config(cleaned: dict[str, Any], form: Any) -> dict[str, Any]:
     """Field errors the admin shows next to the fields; normalises the URL and the root folder."""
     url = cleaned.get("base_url")
-    if url and "@" in urlsplit(url).netloc:
-        form.add_error("base_url", "Put the user and app password in their fields, not in the URL.")
-    elif url and (refusal := url_refusal(url)):
-        form.add_error("base_url", refusal)
+    if url and (problem := destination_url_error(url, credentials_belong="the User and App password fields")):
+        form.add_error("base_url", problem)
     elif url:
         parts = urlsplit(url)
         path = PAGE_SUFFIX.sub("", parts.path.rstrip("/"))

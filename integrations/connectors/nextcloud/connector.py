@@ -17,16 +17,9 @@ from urllib.parse import quote
 from integrations.connectors.base import Capability, Connector, DeliveryResult, Event
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.connectors.http import HttpResponse
-from integrations.connectors.nextcloud import render
+from integrations.connectors.nextcloud import config, render
 from integrations.connectors.nextcloud.client import NextcloudClient
-from integrations.connectors.nextcloud.config import (
-    CONFIG_FIELDS,
-    FolderNames,
-    NextcloudConfig,
-    SharePermissions,
-    ShareType,
-    clean_nextcloud_config,
-)
+from integrations.connectors.nextcloud.config import FolderNames, NextcloudConfig, SharePermissions, ShareType
 from integrations.connectors.nextcloud.paths import (
     child,
     folder_name,
@@ -50,16 +43,14 @@ class NextcloudConnector(Connector):
     )
     default_rate_per_second = 10
     uses_external_links = True
+    config_class = NextcloudConfig
+    config_fields = config.FIELDS
     destination_fields = ("base_url",)
-    config_fields = CONFIG_FIELDS
+    config: NextcloudConfig
 
     @classmethod
     def clean_config(cls, cleaned: dict[str, Any], form: Any) -> dict[str, Any]:
-        return clean_nextcloud_config(cleaned, form)
-
-    @cached_property
-    def settings(self) -> NextcloudConfig:
-        return NextcloudConfig.from_dict(self.config)
+        return config.clean_config(cleaned, form)
 
     @cached_property
     def client(self) -> NextcloudClient:
@@ -70,7 +61,7 @@ class NextcloudConnector(Connector):
                 permanent=True,
                 error_class=ErrorClass.CONFIG,
             )
-        return NextcloudClient(base_url=self.settings.base_url, user=self.settings.username, app_password=password)
+        return NextcloudClient(base_url=self.config.base_url, user=self.config.username, app_password=password)
 
     # --- Delivering events -------------------------------------------------------------------
 
@@ -106,8 +97,8 @@ class NextcloudConnector(Connector):
         )
 
     def _new_folder_path(self, payload: dict[str, Any]) -> str:
-        root = root_segments(self.settings.root_folder, tenant=payload["tenant"]["name"])
-        with_description = self.settings.folder_names == FolderNames.REFERENCE_AND_DESCRIPTION
+        root = root_segments(self.config.root_folder, tenant=payload["tenant"]["name"])
+        with_description = self.config.folder_names == FolderNames.REFERENCE_AND_DESCRIPTION
         return folder_path([*root, folder_name(payload["workitem"], with_description=with_description)])
 
     def _write(self, path: str, name: str, text: str, details: dict[str, Any]) -> tuple[HttpResponse, bool]:
@@ -142,7 +133,7 @@ class NextcloudConnector(Connector):
 
     def _wanted_shares(self) -> dict[str, dict[str, Any]]:
         """Share key → the OCS create body of each share the settings ask for."""
-        settings, wanted = self.settings, {}
+        settings, wanted = self.config, {}
         if settings.share_with:
             share_type = SHARE_GROUP if settings.share_type == ShareType.GROUP else SHARE_USER
             wanted[share_key(share_type, settings.share_with)] = {
@@ -177,11 +168,11 @@ class NextcloudConnector(Connector):
         """The public link when there is one; else the folder's internal link (/f/<file id>, what
         Nextcloud's 'Copy internal link' gives: it follows renames and moves), else the Files app."""
         link = (details.get("shares") or {}).get(share_key(SHARE_LINK, ""), {}).get("url")
-        if self.settings.public_link and link:
+        if self.config.public_link and link:
             return link
         if not details.get("file_id"):
             details["file_id"] = self.client.file_id(path)
-        base = self.settings.base_url.rstrip("/")
+        base = self.config.base_url.rstrip("/")
         if details["file_id"]:
             return f"{base}/index.php/f/{details['file_id']}"
         return f"{base}/index.php/apps/files/?dir={quote(path)}"
@@ -192,7 +183,7 @@ class NextcloudConnector(Connector):
         """What the server is and what Fieldhook can do there, without writing anything."""
         found = self.client.capabilities()
         version = (found.get("version") or {}).get("string") or "(version not reported)"
-        user = self.settings.username
+        user = self.config.username
         if not self.client.exists(""):
             raise ConnectorError(
                 f"Nextcloud {version} has no files for user '{user}' (HTTP 404): check the User field, "
@@ -200,9 +191,9 @@ class NextcloudConnector(Connector):
                 permanent=True,
                 error_class=ErrorClass.CONFIG,
             )
-        root = folder_path(root_segments(self.settings.root_folder, tenant=tenant))
+        root = folder_path(root_segments(self.config.root_folder, tenant=tenant))
         where = "exists" if self.client.exists(root) else "will be created on the first delivery"
-        notes = sharing_notes(found.get("capabilities") or {}, self.settings)
+        notes = sharing_notes(found.get("capabilities") or {}, self.config)
         return f"Connected to Nextcloud {version} as '{user}'; the folder {root} {where}. {notes}".strip()
 
     def test_connection(self) -> str:

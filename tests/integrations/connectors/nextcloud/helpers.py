@@ -4,7 +4,7 @@ import datetime
 
 from django.utils import timezone
 
-from integrations.delivery import sync_deliver
+from integrations.engine.delivery import sync_deliver
 from integrations.models import EventType, IntegrationSync, TenantIntegration
 from tests.factories import WorkItemFactory
 from workitems.models import WorkItem

@@ -1,6 +1,6 @@
 """'Test connection' and 'Send test event': what they tell about the server, without writing."""
 
-from integrations.delivery import sync_deliver
+from integrations.engine.delivery import sync_deliver
 from integrations.services import integration_send_test_event, integration_test_connection
 from tests.fakes.nextcloud import EMAIL
 

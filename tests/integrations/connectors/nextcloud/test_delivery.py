@@ -4,6 +4,7 @@ the files people find in the folder, and what Fieldhook records for each answer.
 import datetime
 import re
 
+import pytest
 from django.utils import timezone
 
 from integrations.models import EventType, ExternalLink, SyncAttempt
@@ -395,3 +396,53 @@ def test_a_server_error_is_retried_later_not_inside(fake_nextcloud, nextcloud_in
     assert (sync.status, sync.attempts) == ("pending", 1)
     assert sync.last_error == "Nextcloud failed with HTTP 503: System in maintenance mode."
     assert len(fake_nextcloud.calls("PUT")) == 1
+
+
+def test_a_read_that_fails_once_is_tried_again_within_the_delivery(
+    fake_nextcloud, nextcloud_integration, read_retry_pauses
+):
+    workitem = created(nextcloud_integration)
+    fake_nextcloud.fail_next("GET", re.escape(FOLDER) + "/history.md", status=503)
+
+    services.workitem_update(workitem=workitem, status=WorkItem.Status.IN_PROGRESS)
+    sync = deliver(nextcloud_integration, EventType.WORKITEM_STATUS_CHANGED)
+
+    assert (sync.status, sync.attempts) == ("synced", 1)
+    assert len(fake_nextcloud.calls("GET", re.escape(FOLDER) + "/history.md")) == 3  # created, then 503 and again
+    assert len(read_retry_pauses) == 1
+    assert len(history_lines(fake_nextcloud)) == 2
+
+
+NEW_FOLDER = f"{ROOT}/RMA-2 - Battery swollen"
+
+
+@pytest.mark.parametrize(
+    ("status", "for_a_new_folder", "for_a_linked_folder"),
+    [
+        (404, [f"MKCOL {NEW_FOLDER}"], [f"PUT {FOLDER}/workitem.md", f"MKCOL {FOLDER}"]),
+        (
+            409,
+            [f"MKCOL {NEW_FOLDER}", f"MKCOL {ROOT}", "MKCOL /Fieldhook"],
+            [f"PUT {FOLDER}/workitem.md", f"MKCOL {FOLDER}", f"MKCOL {ROOT}", "MKCOL /Fieldhook"],
+        ),
+    ],
+)
+def test_a_server_answering_everything_with_a_missing_parent_is_not_asked_in_a_loop(
+    fake_nextcloud, nextcloud_integration, status, for_a_new_folder, for_a_linked_folder
+):
+    """A 404 or 409 ('the folder or its parent is missing') makes the connector climb up and make
+    what is missing: a server that says so to every request fails the delivery after one request
+    per folder level, it does not loop."""
+    workitem = created(nextcloud_integration)
+    for method in ("MKCOL", "PUT", "GET", "PROPFIND"):
+        fake_nextcloud.fail_next(method, ".*", status=status, times=100)
+
+    def delivered(event_type: str) -> tuple[str, list[str]]:
+        before = len(fake_nextcloud.requests)
+        sync = deliver(nextcloud_integration, event_type)
+        return sync.status, [f"{r.method} {r.path}" for r in fake_nextcloud.requests[before:]]
+
+    WorkItemFactory(tenant=nextcloud_integration.tenant, description="Battery swollen")
+    assert delivered(EventType.WORKITEM_CREATED) == ("failed", for_a_new_folder)
+    services.workitem_update(workitem=workitem, status=WorkItem.Status.IN_PROGRESS)
+    assert delivered(EventType.WORKITEM_STATUS_CHANGED) == ("failed", for_a_linked_folder)
