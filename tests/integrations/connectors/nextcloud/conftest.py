@@ -5,7 +5,6 @@ fails the test)."""
 import pytest
 import responses
 
-from integrations.connectors import http
 from integrations.models import SUBSCRIBABLE_EVENTS
 from tests.factories import TenantIntegrationFactory
 from tests.fakes.nextcloud import APP_PASSWORD, BASE_URL, USER, FakeNextcloud
@@ -20,14 +19,6 @@ CONFIG = {
     "share_permissions": "edit",
     "public_link": False,
 }
-
-
-@pytest.fixture(autouse=True)
-def read_retry_pauses(monkeypatch) -> list[float]:
-    """Reads are retried with short jittered pauses: recorded here instead of slept."""
-    pauses: list[float] = []
-    monkeypatch.setattr(http, "_sleep", pauses.append)
-    return pauses
 
 
 @pytest.fixture

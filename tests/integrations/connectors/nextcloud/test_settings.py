@@ -6,34 +6,24 @@ from django.urls import reverse
 from integrations.connectors import registry
 from integrations.connectors.base import Capability
 from integrations.connectors.nextcloud.config import NextcloudConfig
-from integrations.models import EventType, TenantIntegration
+from integrations.models import TenantIntegration
 from tests.fakes.nextcloud import APP_PASSWORD
+from tests.integrations.connectors.test_contract import admin_form
 
 ADD = reverse("admin:integrations_tenantintegration_add")
 
 
 def settings_form(tenant, **overrides) -> dict:
-    """A complete POST of the Nextcloud settings; a value of None leaves the field out."""
-    data = {
-        "tenant": tenant.pk,
+    """A complete POST of the Nextcloud settings, as people type them (spaces, a page's URL)."""
+    typed = {
         "name": "Nextcloud",
-        "integration_type": "nextcloud",
-        "event_types": [EventType.WORKITEM_CREATED, EventType.WORKITEM_STATUS_CHANGED],
-        "is_active": "on",
-        "max_attempts": "8",
-        "retry_backoff_seconds": "600",
         "cfg_base_url": "https://cloud.example.com/index.php/apps/files/?dir=/Fieldhook",
         "cfg_username": " fieldhook ",
-        "cfg_app_password": APP_PASSWORD,
         "cfg_root_folder": "/Fieldhook/{tenant}/",
-        "cfg_folder_names": "reference_and_description",
         "cfg_share_with": " technicians ",
-        "cfg_share_type": "group",
         "cfg_share_permissions": "view",
-        "cfg_public_link": "on",
     }
-    data.update(overrides)
-    return {name: value for name, value in data.items() if value is not None}
+    return admin_form(tenant, "nextcloud", **{**typed, **overrides})
 
 
 def form_errors(response) -> dict:
