@@ -9,7 +9,8 @@ import requests
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from tests.contracts.openapi import vendor_spec
-from tests.fakes.nextcloud import APP_PASSWORD, BASE_URL, OCS_ROUTES, USER, FakeNextcloud, spec_problems
+from tests.fakes.nextcloud import APP_PASSWORD, BASE_URL, USER, FakeNextcloud
+from tests.fakes.nextcloud_ocs import OCS_ROUTES, spec_problems
 
 SHARES = "/ocs/v2.php/apps/files_sharing/api/v1/shares"
 CAPABILITIES = "/ocs/v2.php/cloud/capabilities"

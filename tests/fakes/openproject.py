@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 import responses
 
+from tests.fakes.faults import Fault, fault_take
 from tests.fakes.openproject_oauth import FakeDoorkeeper
 from tests.fakes.openproject_spec import body_problems, spec_problems
 
@@ -55,15 +56,6 @@ class Recorded:
     @property
     def filters(self) -> list[dict[str, Any]]:
         return json.loads(self.query["filters"]) if "filters" in self.query else []
-
-
-@dataclass
-class Fault:
-    method: str
-    path: str  # a regex matched against the whole path
-    status: int | None = None  # answer this instead of doing the work
-    timeout_after: bool = False  # do the work, then never answer (requests.ReadTimeout)
-    times: int = 1
 
 
 @dataclass
@@ -162,7 +154,7 @@ class FakeOpenProject:
             return status, {**headers, "WWW-Authenticate": 'Basic realm="OpenProject API"'}, text
         if body is not None and "application/json" not in request.headers.get("Content-Type", ""):
             return error(415, "UnsupportedMediaType", "Expected CONTENT-TYPE to be (expected application/json).")
-        fault = self._take_fault(request.method, parts.path)
+        fault = fault_take(self.faults, request.method, parts.path)
         if fault and fault.status:
             return error(fault.status, FAULT_NAMES.get(fault.status, "InternalServerError"), "Injected by the test.")
         for method, pattern, handler in self.routes:
@@ -202,15 +194,6 @@ class FakeOpenProject:
                 return False
             return user == "apikey" and key in self.api_keys
         return False
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.method == method and re.fullmatch(fault.path, path):
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     # --- Endpoints ---------------------------------------------------------------------------
 
