@@ -17,9 +17,9 @@ server (tests/fakes/served.py):
 from __future__ import annotations
 
 import copy
-import itertools
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,7 +95,7 @@ class FakeSlack:
     violations: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    clock: itertools.count = field(default_factory=lambda: itertools.count(1))
+    last_ts: float = 0.0
 
     def install(self, mock: responses.RequestsMock) -> FakeSlack:
         install(mock, API_URL, self.handle)
@@ -309,11 +309,11 @@ class FakeSlack:
         )
 
     def _store(self, channel_id: str, message: dict[str, Any], *, via: str) -> dict[str, Any]:
-        tick = next(self.clock)
+        self.last_ts = max(time.time(), self.last_ts + 0.000001)  # Slack's ts: the post's time, unique per channel
         stored = {
             "type": "message",
             "channel": channel_id,
-            "ts": f"{1_700_000_000 + tick}.{tick:06d}",
+            "ts": f"{self.last_ts:.6f}",
             "text": message.get("text", ""),
             "blocks": message.get("blocks", []),
             "via": via,

@@ -34,7 +34,10 @@ def slack_integration(tenant, *, name: str, config: dict, secrets: dict):
 @pytest.fixture
 def webhook_integration(tenant):
     return slack_integration(
-        tenant, name="Slack webhook", config={"mode": "webhook", "api_url": API_URL}, secrets={"webhook_url": WEBHOOK_URL}
+        tenant,
+        name="Slack webhook",
+        config={"mode": "webhook", "api_url": API_URL},
+        secrets={"webhook_url": WEBHOOK_URL},
     )
 
 
