@@ -1,7 +1,7 @@
 """Connector benchmark: rendering and sending one event through each kind's connector against
 its fake, beside the webhook connector in the same run (ratios, no target).
 
-    .venv/bin/python -m bench.connectors --deliveries 300 --rounds 3
+    .venv/bin/python -m bench.connectors --deliveries 600 --block 20
 
 Each fake is the one the tests use (tests/fakes), served by a real HTTP server on 127.0.0.1
 in a child process, so that its work does not share this process's interpreter with the
@@ -15,13 +15,13 @@ Adding a kind is one entry in CASES: its label, its fake's request handler, and 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
-import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,53 +122,76 @@ def _serve(case_index: int, ready: Any, stop: Any, served: Any) -> None:
         stop.wait()
 
 
-def run(case_index: int, deliveries: int) -> tuple[float, float]:
-    """(deliveries per second, requests per delivery) for `deliveries` sequential deliveries of
-    the case's connector against its fake."""
-    case = CASES[case_index]
+@dataclass
+class Running:
+    """One case during the run: its connector, its fake's request counter, what was timed."""
+
+    case: Case
+    connector: Connector
+    served: Any
+    seconds: float = 0.0
+    deliveries: int = 0
+    requests: int = 0
+
+    def block(self, first: int, count: int) -> None:
+        """Time `count` sequential deliveries of new work items numbered from `first`."""
+        events = [sample_event(number) for number in range(first, first + count)]
+        before, started = self.served.value, time.perf_counter()
+        for event in events:
+            self.connector.deliver(event)
+        self.seconds += time.perf_counter() - started
+        self.deliveries += count
+        self.requests += self.served.value - before
+
+
+@contextlib.contextmanager
+def fakes_running() -> Iterator[list[Running]]:
+    """Every case's fake served from its own child process, and a connector pointed at it."""
     context = multiprocessing.get_context("fork")
-    ready, stop, served = context.Queue(), context.Event(), context.Value("l", 0)
-    server = context.Process(target=_serve, args=(case_index, ready, stop, served), daemon=True)
-    server.start()
+    stop, children, running = context.Event(), [], []
     try:
-        config, secrets = case.settings(ready.get(timeout=30))
-        connector: Connector = registry.get(case.kind)(config=config, secrets=secrets)
-        for number in range(WARMUP):
-            connector.deliver(sample_event(number))
-        started, before = time.perf_counter(), served.value
-        for number in range(deliveries):
-            connector.deliver(sample_event(WARMUP + number))
-        seconds = time.perf_counter() - started
-        return deliveries / seconds, (served.value - before) / deliveries
+        for index, case in enumerate(CASES):
+            ready, served = context.Queue(), context.Value("l", 0)
+            child = context.Process(target=_serve, args=(index, ready, stop, served), daemon=True)
+            child.start()
+            children.append(child)
+            config, secrets = case.settings(ready.get(timeout=30))
+            connector = registry.get(case.kind)(config=config, secrets=secrets)
+            running.append(Running(case, connector, served))
+        yield running
     finally:
         stop.set()
-        server.join(10)
+        for child in children:
+            child.join(10)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--deliveries", type=int, default=300, help="timed deliveries per kind and round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds; the kinds take turns within each round")
+    parser.add_argument("--deliveries", type=int, default=600, help="timed deliveries per kind")
+    parser.add_argument("--block", type=int, default=20, help="deliveries per turn; the kinds take turns")
     args = parser.parse_args()
-    figures: dict[str, list[tuple[float, float]]] = {case.label: [] for case in CASES}
-    for _ in range(args.rounds):
-        for index, case in enumerate(CASES):
-            figures[case.label].append(run(index, args.deliveries))
-    report(args, figures)
+    with fakes_running() as running:
+        for each in running:
+            each.block(0, WARMUP)
+            each.seconds = each.deliveries = each.requests = 0
+        # Short turns, kind after kind: a load change on this shared machine hits every kind alike.
+        for first in range(WARMUP, WARMUP + args.deliveries, args.block):
+            for each in running:
+                each.block(first, min(args.block, WARMUP + args.deliveries - first))
+    report(args, running)
 
 
-def report(args: argparse.Namespace, figures: dict[str, list[tuple[float, float]]]) -> None:
-    rates = {label: statistics.median(rate for rate, _ in runs) for label, runs in figures.items()}
-    baseline = rates[CASES[0].label]
+def report(args: argparse.Namespace, running: list[Running]) -> None:
+    baseline = running[0].deliveries / running[0].seconds
     print(
         f"\nFieldhook connector benchmark: nproc={os.cpu_count()} python={sys.version.split()[0]} "
-        f"deliveries={args.deliveries} x {args.rounds} rounds (median), workitem_created, sequential, "
-        "fakes on 127.0.0.1 in a child process"
+        f"load={os.getloadavg()[0]:.2f}; {args.deliveries} workitem_created per kind, sequential, in turns of "
+        f"{args.block}; each fake on 127.0.0.1 in its own process"
     )
     print(f"\n  {'kind':<28}{'requests/delivery':>19}{'deliveries/s':>14}{'ratio to webhook':>18}")
-    for label, runs in figures.items():
-        per_delivery = runs[-1][1]
-        print(f"  {label:<28}{per_delivery:>19.1f}{rates[label]:>14.0f}{rates[label] / baseline:>18.2f}")
+    for each in running:
+        rate = each.deliveries / each.seconds
+        print(f"  {each.case.label:<28}{each.requests / each.deliveries:>19.1f}{rate:>14.0f}{rate / baseline:>18.2f}")
 
 
 if __name__ == "__main__":
