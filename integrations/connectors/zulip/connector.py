@@ -19,7 +19,7 @@ from integrations.connectors.base import Capability, Connector, DeliveryResult, 
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.connectors.text import closes, event_time
 from integrations.connectors.zulip.client import ZulipApi, ZulipError
-from integrations.connectors.zulip.config import CONFIG_FIELDS, ZulipConfig, clean_config
+from integrations.connectors.zulip.config import CONFIG_FIELDS, ZulipConfig, clean_config, topic_template_error
 from integrations.connectors.zulip.render import TEST_TOPIC, topic, zulip_content
 
 DONE_EMOJI = "check"  # ✅
@@ -64,7 +64,7 @@ class ZulipConnector(Connector):
         existing = event.existing
         if existing is None:
             channel = self.settings.channel
-            where = topic(self.settings.topic_template, event.payload["workitem"])
+            where = topic(self._topic_template(), event.payload["workitem"])
             first_id = str(self._send(event, channel=channel, topic=where))
             if closes(event.payload):
                 self._mark_done(first_id)
@@ -82,6 +82,15 @@ class ZulipConnector(Connector):
             external_url=f"{self.settings.site_url}/#narrow/id/{first_id}",
             details={"channel": channel, "topic": where},
         )
+
+    def _topic_template(self) -> str:
+        """The template, checked again here: a stored one never reached the form's check."""
+        template = self.settings.topic_template
+        error = topic_template_error(template)
+        if error:
+            message = f"The Zulip topic template {template!r} cannot be used: {error}"
+            raise ConnectorError(message, permanent=True, error_class=ErrorClass.CONFIG)
+        return template
 
     def _result(self, excerpt: str, **link: Any) -> DeliveryResult:
         return DeliveryResult(status_code=200, response_excerpt=excerpt, rate_limit=self.api.rate_limit, **link)

@@ -155,6 +155,20 @@ def test_the_topic_follows_the_template(fake_zulip, zulip_integration, tenant):
     assert fake_zulip.messages[0]["topic"] == "Ana Silva · RMA-1"
 
 
+def test_a_stored_template_with_an_unknown_placeholder_fails_as_a_configuration_error(fake_zulip, zulip_integration):
+    zulip_integration.config = {**zulip_integration.config, "topic_template": "{workitem.__class__}"}
+    zulip_integration.save()
+    WorkItemFactory(tenant=zulip_integration.tenant)
+
+    sync = deliver(zulip_integration, EventType.WORKITEM_CREATED)
+
+    assert (sync.status, last_attempt(sync).error_class) == ("failed", "config")
+    assert sync.last_error.startswith(
+        "The Zulip topic template '{workitem.__class__}' cannot be used: Unknown placeholder"
+    )
+    assert fake_zulip.requests == []
+
+
 # --- The channel ---------------------------------------------------------------------------------
 
 
