@@ -36,6 +36,16 @@ def local_date(iso: str) -> str:
     return timezone.localtime(moment).date().isoformat() if timezone.is_aware(moment) else moment.date().isoformat()
 
 
+def one_line(text: Any) -> str:
+    """Text for a title or a topic: whitespace and line breaks collapsed to single spaces."""
+    return " ".join(str(text or "").split())
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` within `limit` characters, an ellipsis marking a cut (for tools' length limits)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def field_label(field: str) -> str:
     return field.replace("_", " ").capitalize()
 

@@ -62,6 +62,38 @@ class Answer:
 Handler = Callable[[FakeRequest], Answer]
 
 
+@dataclass
+class Fault:
+    """What a fake does instead of answering the next matching requests."""
+
+    method: str  # "" for any
+    path: str  # a regex matched against the whole path
+    status: int = 200
+    error: str = ""  # the vendor's error string or code
+    headers: dict[str, str] = field(default_factory=dict)
+    after: bool = False  # do the work, then lose the answer (requests.ReadTimeout)
+    times: int = 1
+
+
+@dataclass
+class Faults:
+    """Faults injected by a test, taken by the requests they match, in order."""
+
+    pending: list[Fault] = field(default_factory=list)
+
+    def add(self, fault: Fault) -> None:
+        self.pending.append(fault)
+
+    def take(self, method: str, path: str) -> Fault | None:
+        for fault in self.pending:
+            if fault.method in ("", method) and re.fullmatch(fault.path, path):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.pending.remove(fault)
+                return fault
+        return None
+
+
 class _OpenAPIRequest:
     """A FakeRequest as openapi-core reads requests."""
 

@@ -27,7 +27,7 @@ import requests
 import responses
 
 from tests.contracts.openapi import vendor_spec
-from tests.fakes.served import Answer, FakeRequest, install, spec_problems
+from tests.fakes.served import Answer, FakeRequest, Fault, Faults, install, spec_problems
 
 API_URL = "https://slack.com/api"
 HOOKS_URL = "https://hooks.slack.com"
@@ -81,16 +81,6 @@ def _bearer_and_json(document: dict[str, Any]) -> None:
 
 
 @dataclass
-class Fault:
-    path: str  # regex matched against the whole path, e.g. "/api/chat.postMessage"
-    status: int = 200
-    error: str = ""  # Slack's error string (JSON for the Web API, plain text for webhooks)
-    headers: dict[str, str] = field(default_factory=dict)
-    after: bool = False  # do the work, then lose the answer (requests.ReadTimeout)
-    times: int = 1
-
-
-@dataclass
 class FakeSlack:
     validate: bool = True  # the benchmark turns the spec check off to time our side, not openapi-core
     webhooks: dict[str, str] = field(default_factory=lambda: {WEBHOOK_PATH: CHANNEL_ID})
@@ -102,7 +92,7 @@ class FakeSlack:
     reactions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     requests: list[FakeRequest] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
+    faults: Faults = field(default_factory=Faults)
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_ts: float = 0.0
 
@@ -120,10 +110,10 @@ class FakeSlack:
         return self.calls(rf"(/api)?/{re.escape(method)}")
 
     def fail_next(self, path: str, *, status: int = 200, error: str = "", times: int = 1, **headers: str) -> None:
-        self.faults.append(Fault(path, status=status, error=error, headers=headers, times=times))
+        self.faults.add(Fault("", path, status=status, error=error, headers=headers, times=times))
 
     def lose_answer_next(self, path: str) -> None:
-        self.faults.append(Fault(path, after=True))
+        self.faults.add(Fault("", path, after=True))
 
     def thread(self, ts: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["ts"] == ts or m.get("thread_ts") == ts]
@@ -136,15 +126,6 @@ class FakeSlack:
             if request.path.startswith("/services/"):
                 return self._webhook(request)
             return self._api(request)
-
-    def _take_fault(self, path: str) -> Fault | None:
-        for fault in self.faults:
-            if re.fullmatch(fault.path, path):
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     def _violation(self, request: FakeRequest, problem: str) -> None:
         self.violations.append(f"{request.method} {request.path}: {problem}")
@@ -170,7 +151,7 @@ class FakeSlack:
             for problem in problems:
                 self._violation(request, problem)
             return _text(400, "invalid_blocks" if message.get("text") else "no_text")
-        fault = self._take_fault(request.path)
+        fault = self.faults.take(request.method, request.path)
         if fault and not fault.after:
             return _text(fault.status, fault.error, **fault.headers)
         channel_id = self.webhooks.get(request.path)
@@ -217,7 +198,7 @@ class FakeSlack:
         needed = NEEDED_SCOPE.get(method)
         if needed and needed not in self.tokens[token]:
             return _error("missing_scope", needed=needed, provided=",".join(sorted(self.tokens[token])))
-        fault = self._take_fault(request.path)
+        fault = self.faults.take(request.method, request.path)
         if fault and not fault.after:
             if fault.status != 200:
                 error = fault.error or {429: "ratelimited"}.get(fault.status, "internal_error")

@@ -29,7 +29,7 @@ import requests
 import responses
 
 from tests.contracts.openapi import vendor_spec
-from tests.fakes.served import Answer, FakeRequest, install, spec_problems
+from tests.fakes.served import Answer, FakeRequest, Fault, Faults, install, spec_problems
 
 SITE_URL = "https://zulip.example.com"
 BOT_EMAIL = "fieldhook-bot@zulip.example.com"
@@ -62,17 +62,6 @@ def _require_basic_auth(document: dict[str, Any]) -> None:
 
 
 @dataclass
-class Fault:
-    method: str
-    path: str  # regex matched against the path after /api/v1
-    status: int = 500
-    code: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    after: bool = False  # do the work, then lose the answer (requests.ReadTimeout)
-    times: int = 1
-
-
-@dataclass
 class FakeZulip:
     validate: bool = True  # the benchmark turns the spec check off to time our side, not openapi-core
     bots: dict[str, str] = field(default_factory=lambda: {BOT_EMAIL: API_KEY})
@@ -86,7 +75,7 @@ class FakeZulip:
     reactions: dict[int, list[str]] = field(default_factory=dict)
     requests: list[FakeRequest] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
+    faults: Faults = field(default_factory=Faults)
     lock: threading.Lock = field(default_factory=threading.Lock)
     ids: itertools.count = field(default_factory=lambda: itertools.count(101))
     window: list[float] = field(default_factory=list)  # when the requests of the current rate window came
@@ -101,10 +90,10 @@ class FakeZulip:
         return [r for r in self.requests if r.method == method and re.fullmatch(rf"/api/v1{path}", r.path)]
 
     def fail_next(self, method: str, path: str, *, status: int, code: str = "", times: int = 1, **headers: str):
-        self.faults.append(Fault(method, path, status=status, code=code, headers=headers, times=times))
+        self.faults.add(Fault(method, path, status=status, error=code, headers=headers, times=times))
 
     def lose_answer_next(self, method: str, path: str) -> None:
-        self.faults.append(Fault(method, path, after=True))
+        self.faults.add(Fault(method, path, after=True))
 
     def in_topic(self, channel: str, topic: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["channel"] == channel and m["topic"] == topic]
@@ -149,9 +138,9 @@ class FakeZulip:
             answer.headers["Retry-After"] = str(int(retry) + 1)
             return answer
         self.window.append(time.time())
-        fault = self._take_fault(request.method, path)
+        fault = self.faults.take(request.method, path)
         if fault and not fault.after:
-            answer = _error(fault.status, fault.code or "BAD_REQUEST", "Injected by the test.")
+            answer = _error(fault.status, fault.error or "BAD_REQUEST", "Injected by the test.")
             answer.headers.update(fault.headers)
             return answer
         answer = handler(request, args, **match)
@@ -199,15 +188,6 @@ class FakeZulip:
             "X-RateLimit-Remaining": str(max(0, self.rate_limit - len(self.window))),
             "X-RateLimit-Reset": str(int(reset)),
         }
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.method == method and re.fullmatch(fault.path, path):
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     # --- Endpoints -------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.connectors.text import change_lines, closes, workitem_facts, workitem_url
+from integrations.connectors.text import change_lines, closes, cut, one_line, workitem_facts, workitem_url
 
 HEADER_CHARS = 150  # Block Kit: a header's plain_text
 SECTION_CHARS = 3000  # a section's text
@@ -25,14 +25,6 @@ INTROS = {
 def escape(text: str) -> str:
     """Slack mrkdwn's three control characters; also keeps <!channel>-style mentions out of values."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def one_line(text: Any) -> str:
-    return " ".join(str(text or "").split())
 
 
 def headline(workitem: dict[str, Any]) -> str:

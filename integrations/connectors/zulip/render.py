@@ -7,7 +7,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from integrations.connectors.text import change_lines, closes, display, lookup, workitem_facts, workitem_url
+from integrations.connectors.text import (
+    change_lines,
+    closes,
+    cut,
+    display,
+    lookup,
+    one_line,
+    workitem_facts,
+    workitem_url,
+)
 
 TOPIC_CHARS = 60  # Zulip's max_topic_length (the server cuts longer topics itself)
 DESCRIPTION_CHARS = 2000
@@ -19,14 +28,6 @@ MARKDOWN = re.compile(r"([\\`*_\[\]])")
 
 def escape(text: str) -> str:
     return MARKDOWN.sub(r"\\\1", text)
-
-
-def cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def one_line(text: Any) -> str:
-    return " ".join(str(text or "").split())
 
 
 def topic(template: str, workitem: dict[str, Any]) -> str:
