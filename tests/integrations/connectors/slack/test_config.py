@@ -2,6 +2,7 @@
 secrets that are stored encrypted and never shown back."""
 
 import pytest
+from django.urls import reverse
 
 from integrations.connectors.slack.config import SLACK_API_URL, SlackConfig
 from integrations.forms import integration_form_for
@@ -112,3 +113,25 @@ def test_the_settings_have_defaults_for_what_is_not_stored():
     assert SlackConfig.from_dict({"mode": "bot", "channel": "#repairs", "api_url": "https://slack-gov.com/api/"}) == (
         SlackConfig(mode="bot", channel="repairs", api_url="https://slack-gov.com/api")
     )
+
+
+def test_the_admin_shows_every_setting_with_its_help(superuser_client):
+    page = superuser_client.get(reverse("admin:integrations_tenantintegration_add") + "?integration_type=slack")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    for name in ("mode", "webhook_url", "bot_token", "channel", "api_url"):
+        assert f'name="cfg_{name}"' in html
+    assert "chat:write and reactions:write" in html
+
+
+def test_a_saved_token_is_never_shown_back_in_the_admin(superuser_client, tenant):
+    form = slack_form(tenant, mode="bot", bot_token=BOT_TOKEN, channel="C0REPAIRS1")
+    assert form.is_valid(), form.errors
+    integration = form.save()
+
+    page = superuser_client.get(reverse("admin:integrations_tenantintegration_change", args=[integration.pk]))
+
+    assert page.status_code == 200
+    assert BOT_TOKEN not in page.content.decode()
+    assert "A value is stored (not shown)." in page.content.decode()

@@ -2,6 +2,7 @@
 and a topic template whose placeholders are checked."""
 
 import pytest
+from django.urls import reverse
 
 from integrations.connectors.zulip.config import DEFAULT_TOPIC, ZulipConfig
 from integrations.forms import integration_form_for
@@ -109,3 +110,24 @@ def test_the_key_is_kept_when_left_blank_and_dropped_for_another_site(tenant):
 def test_the_settings_have_defaults_for_what_is_not_stored():
     assert ZulipConfig.from_dict({"site_url": f"{SITE_URL}/"}) == ZulipConfig(site_url=SITE_URL)
     assert ZulipConfig.from_dict({"create_channel": False}).create_channel is False
+
+
+def test_the_admin_shows_every_setting_with_its_help(superuser_client):
+    page = superuser_client.get(reverse("admin:integrations_tenantintegration_add") + "?integration_type=zulip")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    for name in ("site_url", "bot_email", "api_key", "channel", "topic_template", "create_channel"):
+        assert f'name="cfg_{name}"' in html
+    assert "Personal settings › Bots" in html
+
+
+def test_a_saved_key_is_never_shown_back_in_the_admin(superuser_client, tenant):
+    form = zulip_form(tenant)
+    assert form.is_valid(), form.errors
+    integration = form.save()
+
+    page = superuser_client.get(reverse("admin:integrations_tenantintegration_change", args=[integration.pk]))
+
+    assert page.status_code == 200
+    assert API_KEY not in page.content.decode()
