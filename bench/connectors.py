@@ -4,8 +4,8 @@ its fake, beside the webhook connector in the same run (ratios, no target).
     .venv/bin/python -m bench.connectors --deliveries 600 --block 20
 
 Each fake is the one the tests use (tests/fakes), served by a real HTTP server on 127.0.0.1
-in a child process, so that its work does not share this process's interpreter with the
-connector being timed; its OpenAPI check is off (that is openapi-core's time, not ours).
+in its own child process, so that its work does not share this process's interpreter with
+the connector being timed; its OpenAPI check is off (that is openapi-core's time, not ours).
 Deliveries are sequential calls of `connector.deliver(event)`: what a connector costs, not
 the engine around it (bench/dispatch.py measures that). No database is used.
 
