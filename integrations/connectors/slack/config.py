@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.db import models
 
-from integrations.connectors.base import ConfigField
+from integrations.connectors.config import ConfigField, ConnectorConfig, destination_url_error, password_input
 from integrations.connectors.ssrf import url_refusal
 
 SLACK_API_URL = "https://slack.com/api"
@@ -25,20 +25,12 @@ class SlackMode(models.TextChoices):
 
 
 @dataclass(frozen=True)
-class SlackConfig:
-    """The non-secret settings with their defaults; the webhook URL and the bot token are secrets."""
+class SlackConfig(ConnectorConfig):
+    """The non-secret settings; the webhook URL and the bot token are secrets."""
 
     mode: str = SlackMode.WEBHOOK
     channel: str = ""
     api_url: str = SLACK_API_URL
-
-    @classmethod
-    def from_dict(cls, config: dict[str, Any]) -> SlackConfig:
-        return cls(
-            mode=config.get("mode") or cls.mode,
-            channel=channel_name(config.get("channel") or ""),
-            api_url=str(config.get("api_url") or SLACK_API_URL).rstrip("/"),
-        )
 
 
 def channel_name(value: str) -> str:
@@ -46,17 +38,12 @@ def channel_name(value: str) -> str:
     return str(value).strip().removeprefix("#")
 
 
-def _secret_input() -> forms.PasswordInput:
-    return forms.PasswordInput(render_value=False)
-
-
-CONFIG_FIELDS = [
+FIELDS = [
     ConfigField(
         "mode",
         forms.ChoiceField(
             label="Connect with",
             choices=SlackMode.choices,
-            initial=SlackMode.WEBHOOK,
             help_text="An incoming webhook posts one message per event to its channel. A bot token posts the "
             "first message of a work item and answers later events in its thread, adding ✅ when it closes.",
         ),
@@ -68,7 +55,7 @@ CONFIG_FIELDS = [
             required=False,
             max_length=500,
             assume_scheme="https",
-            widget=_secret_input(),
+            widget=password_input(),
             help_text="For an incoming webhook: the URL from your Slack app's Incoming Webhooks page, "
             "https://hooks.slack.com/services/T…/B…/…. The URL is the credential: stored encrypted, never shown again.",
         ),
@@ -80,7 +67,7 @@ CONFIG_FIELDS = [
             label="Bot token",
             required=False,
             max_length=500,
-            widget=_secret_input(),
+            widget=password_input(),
             help_text="For a bot token: the Bot User OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions "
             "page; the app needs the chat:write and reactions:write scopes. Stored encrypted.",
         ),
@@ -101,7 +88,6 @@ CONFIG_FIELDS = [
         forms.URLField(
             label="Slack API URL",
             required=False,
-            initial=SLACK_API_URL,
             assume_scheme="https",
             help_text="Where bot-token requests go. Leave https://slack.com/api; GovSlack uses https://slack-gov.com/api.",
         ),
@@ -130,7 +116,7 @@ def clean_config(cleaned: dict[str, Any], form: Any) -> dict[str, Any]:
             form.add_error("channel", "A channel is one word: its ID (C0123ABCD) or its name (repairs).")
         cleaned["channel"] = channel
     api_url = cleaned.get("api_url") or SLACK_API_URL
-    error = url_refusal(api_url)
+    error = destination_url_error(api_url, credentials_belong="the bot token field")
     if error:
         form.add_error("api_url", error)
     cleaned["api_url"] = api_url.rstrip("/")
@@ -146,4 +132,4 @@ def webhook_url_error(url: str) -> str:
             "This is not an incoming-webhook URL (those look like https://hooks.slack.com/services/T…/B…/…); "
             "Workflow Builder URLs (/triggers/…) take a different message format."
         )
-    return url_refusal(url)  # also refuses credentials in the URL
+    return url_refusal(url)  # also refuses credentials in the URL (the URL itself is the credential)

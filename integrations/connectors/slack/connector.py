@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 
 from integrations.connectors.base import Capability, Connector, DeliveryResult, Event, ExternalRef
 from integrations.connectors.errors import ConnectorError, ErrorClass
+from integrations.connectors.slack import config
 from integrations.connectors.slack.client import SlackApi, SlackError, webhook_post
-from integrations.connectors.slack.config import CONFIG_FIELDS, SlackConfig, SlackMode, clean_config
+from integrations.connectors.slack.config import SlackConfig, SlackMode
 from integrations.connectors.slack.render import slack_message
 from integrations.connectors.text import closes, event_time
 
@@ -41,37 +42,35 @@ class SlackConnector(Connector):
     # Slack allows about one message per second per incoming webhook and per channel.
     default_rate_per_second = 1.0
     uses_external_links = True
+    config_class = SlackConfig
+    config_fields = config.FIELDS
     destination_fields = ("api_url",)
-    config_fields = CONFIG_FIELDS
+    config: SlackConfig
 
     @classmethod
     def clean_config(cls, cleaned: dict[str, Any], form: Any) -> dict[str, Any]:
-        return clean_config(cleaned, form)
-
-    @cached_property
-    def settings(self) -> SlackConfig:
-        return SlackConfig.from_dict(self.config)
+        return config.clean_config(cleaned, form)
 
     @cached_property
     def api(self) -> SlackApi:
         # A token from Slack's OAuth v2 flow will be stored under the same secret.
-        return SlackApi(api_url=self.settings.api_url, token=str(self.secrets.get("bot_token") or ""))
+        return SlackApi(api_url=self.config.api_url, token=str(self.secrets.get("bot_token") or ""))
 
     # --- Delivering ---------------------------------------------------------------------------
 
     def deliver(self, event: Event) -> DeliveryResult:
-        if self.settings.mode == SlackMode.WEBHOOK:
+        if self.config.mode == SlackMode.WEBHOOK:
             response = webhook_post(self._webhook_url(), slack_message(event.payload))
             return DeliveryResult(status_code=response.status_code, response_excerpt=response.excerpt)
         if event.event_type == "integration_test":
-            answer = self._post(event, channel=self.settings.channel, thread=None)
+            answer = self._post(event, channel=self.config.channel, thread=None)
             return DeliveryResult(status_code=200, response_excerpt=f"Posted a test message (ts {answer['ts']}).")
         return self._deliver_in_thread(event)
 
     def _deliver_in_thread(self, event: Event) -> DeliveryResult:
         thread = event.existing
         if thread is None:
-            posted = self._post(event, channel=self.settings.channel, thread=None)
+            posted = self._post(event, channel=self.config.channel, thread=None)
             channel, ts = str(posted["channel"]), str(posted["ts"])
             if closes(event.payload):
                 self._mark_done(channel=channel, ts=ts)
@@ -82,7 +81,7 @@ class SlackConnector(Connector):
                 response_excerpt=f"Started a thread in channel {channel} (ts {ts}).",
                 details={"channel": channel},
             )
-        channel = str(thread.details.get("channel") or self.settings.channel)
+        channel = str(thread.details.get("channel") or self.config.channel)
         if closes(event.payload):
             self._mark_done(channel=channel, ts=thread.external_id)
         posted = self._post(event, channel=channel, thread=thread)
@@ -165,7 +164,7 @@ class SlackConnector(Connector):
     # --- Admin ----------------------------------------------------------------------------------
 
     def test_connection(self) -> str:
-        if self.settings.mode == SlackMode.WEBHOOK:
+        if self.config.mode == SlackMode.WEBHOOK:
             host = urlsplit(self._webhook_url()).hostname
             return (
                 f"An incoming webhook on {host} is configured. Slack cannot check a webhook without posting "
@@ -175,7 +174,7 @@ class SlackConnector(Connector):
         return f"Connected to Slack workspace '{who.get('team')}' as {who.get('user')}; {self._channel_state()}"
 
     def _channel_state(self) -> str:
-        channel = self.settings.channel
+        channel = self.config.channel
         if not CHANNEL_ID.match(channel):
             return f"posting to #{channel} by name (enter the channel's ID to let this test check it)."
         try:

@@ -9,8 +9,7 @@ from typing import Any
 
 from django import forms
 
-from integrations.connectors.base import ConfigField
-from integrations.connectors.ssrf import url_refusal
+from integrations.connectors.config import ConfigField, ConnectorConfig, destination_url_error, password_input
 
 DEFAULT_TOPIC = "{reference_id}: {description}"
 TOPIC_FIELDS = ("reference_id", "description", "customer", "status", "priority", "type")
@@ -18,8 +17,8 @@ CHANNEL_CHARS = 60  # Zulip's max_stream_name_length
 
 
 @dataclass(frozen=True)
-class ZulipConfig:
-    """The non-secret settings with their defaults; the API key is a secret."""
+class ZulipConfig(ConnectorConfig):
+    """The non-secret settings; the API key and the outgoing webhook token are secrets."""
 
     site_url: str = ""
     bot_email: str = ""
@@ -27,27 +26,13 @@ class ZulipConfig:
     topic_template: str = DEFAULT_TOPIC
     create_channel: bool = True
 
-    @classmethod
-    def from_dict(cls, config: dict[str, Any]) -> ZulipConfig:
-        return cls(
-            site_url=str(config.get("site_url") or "").rstrip("/"),
-            bot_email=str(config.get("bot_email") or "").strip(),
-            channel=channel_name(config.get("channel") or ""),
-            topic_template=str(config.get("topic_template") or DEFAULT_TOPIC),
-            create_channel=bool(config.get("create_channel", cls.create_channel)),
-        )
-
 
 def channel_name(value: str) -> str:
     """A channel as people type it ('#repairs', '#**repairs**') as Zulip names it."""
     return str(value).strip().removeprefix("#").strip("*").strip()
 
 
-def _secret_input() -> forms.PasswordInput:
-    return forms.PasswordInput(render_value=False)
-
-
-CONFIG_FIELDS = [
+FIELDS = [
     ConfigField(
         "site_url",
         forms.URLField(
@@ -69,7 +54,7 @@ CONFIG_FIELDS = [
             label="API key",
             required=False,
             max_length=200,
-            widget=_secret_input(),
+            widget=password_input(),
             help_text="The bot's API key (Personal settings › Bots › the bot's key icon). Stored encrypted.",
         ),
         secret=True,
@@ -89,7 +74,6 @@ CONFIG_FIELDS = [
             label="Topic",
             required=False,
             max_length=200,
-            initial=DEFAULT_TOPIC,
             help_text="The topic of each work item's messages, cut to Zulip's 60 characters. Placeholders: "
             + ", ".join("{" + name + "}" for name in TOPIC_FIELDS)
             + ". Default: {reference_id}: {description}.",
@@ -100,7 +84,6 @@ CONFIG_FIELDS = [
         forms.BooleanField(
             label="Create the channel if missing",
             required=False,
-            initial=True,
             help_text="If the channel does not exist, the bot creates it (and subscribes to it) before posting; "
             "the organization must let bots create channels.",
         ),
@@ -111,7 +94,7 @@ CONFIG_FIELDS = [
             label="Outgoing webhook token",
             required=False,
             max_length=200,
-            widget=_secret_input(),
+            widget=password_input(),
             help_text="For status commands from Zulip (not active yet): the token of an outgoing-webhook bot, from "
             "its zuliprc file. Stored encrypted.",
         ),
@@ -123,7 +106,7 @@ CONFIG_FIELDS = [
 def clean_config(cleaned: dict[str, Any], form: Any) -> dict[str, Any]:
     url = cleaned.get("site_url")
     if url:
-        refusal = url_refusal(url)  # also refuses credentials in the URL
+        refusal = destination_url_error(url, credentials_belong="the bot email and API key fields")
         if refusal:
             form.add_error("site_url", refusal)
         cleaned["site_url"] = url.rstrip("/").removesuffix("/api/v1")

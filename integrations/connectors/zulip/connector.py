@@ -18,8 +18,9 @@ from typing import Any
 from integrations.connectors.base import Capability, Connector, DeliveryResult, Event
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.connectors.text import closes, event_time
+from integrations.connectors.zulip import config
 from integrations.connectors.zulip.client import ZulipApi, ZulipError
-from integrations.connectors.zulip.config import CONFIG_FIELDS, ZulipConfig, clean_config, topic_template_error
+from integrations.connectors.zulip.config import ZulipConfig, topic_template_error
 from integrations.connectors.zulip.render import TEST_TOPIC, topic, zulip_content
 
 DONE_EMOJI = "check"  # ✅
@@ -37,40 +38,37 @@ class ZulipConnector(Connector):
     # two or three (a reaction, creating the channel), so deliveries stay below that.
     default_rate_per_second = 3.0
     uses_external_links = True
+    config_class = ZulipConfig
+    config_fields = config.FIELDS
     destination_fields = ("site_url",)
-    config_fields = CONFIG_FIELDS
+    config: ZulipConfig
 
     @classmethod
     def clean_config(cls, cleaned: dict[str, Any], form: Any) -> dict[str, Any]:
-        return clean_config(cleaned, form)
-
-    @cached_property
-    def settings(self) -> ZulipConfig:
-        return ZulipConfig.from_dict(self.config)
+        return config.clean_config(cleaned, form)
 
     @cached_property
     def api(self) -> ZulipApi:
-        settings = self.settings
         return ZulipApi(
-            site_url=settings.site_url, email=settings.bot_email, api_key=str(self.secrets.get("api_key") or "")
+            site_url=self.config.site_url, email=self.config.bot_email, api_key=str(self.secrets.get("api_key") or "")
         )
 
     # --- Delivering ---------------------------------------------------------------------------
 
     def deliver(self, event: Event) -> DeliveryResult:
         if event.event_type == "integration_test":
-            message_id = self._send(event, channel=self.settings.channel, topic=TEST_TOPIC)
+            message_id = self._send(event, channel=self.config.channel, topic=TEST_TOPIC)
             return self._result(f"Posted a test message (#{message_id}) in topic '{TEST_TOPIC}'.")
         existing = event.existing
         if existing is None:
-            channel = self.settings.channel
+            channel = self.config.channel
             where = topic(self._topic_template(), event.payload["workitem"])
             first_id = str(self._send(event, channel=channel, topic=where))
             if closes(event.payload):
                 self._mark_done(first_id)
             excerpt = f"Started topic '{where}' in channel '{channel}' (message #{first_id})."
         else:
-            channel = str(existing.details.get("channel") or self.settings.channel)
+            channel = str(existing.details.get("channel") or self.config.channel)
             where = str(existing.details.get("topic") or "")
             first_id = existing.external_id
             if closes(event.payload):
@@ -79,13 +77,13 @@ class ZulipConnector(Connector):
         return self._result(
             excerpt,
             external_id=first_id,
-            external_url=f"{self.settings.site_url}/#narrow/id/{first_id}",
+            external_url=f"{self.config.site_url}/#narrow/id/{first_id}",
             details={"channel": channel, "topic": where},
         )
 
     def _topic_template(self) -> str:
         """The template, checked again here: a stored one never reached the form's check."""
-        template = self.settings.topic_template
+        template = self.config.topic_template
         error = topic_template_error(template)
         if error:
             message = f"The Zulip topic template {template!r} cannot be used: {error}"
@@ -107,7 +105,7 @@ class ZulipConnector(Connector):
         try:
             return int(self.api.post("/messages", form=form, what="the message")["id"])
         except ZulipError as error:
-            if error.code != "STREAM_DOES_NOT_EXIST" or not self.settings.create_channel:
+            if error.code != "STREAM_DOES_NOT_EXIST" or not self.config.create_channel:
                 raise
         self._create_channel(channel)
         return int(self.api.post("/messages", form=form, what="the message")["id"])
@@ -116,7 +114,7 @@ class ZulipConnector(Connector):
         narrow = [
             {"operator": "stream", "operand": channel},
             {"operator": "topic", "operand": topic},
-            {"operator": "sender", "operand": self.settings.bot_email},
+            {"operator": "sender", "operand": self.config.bot_email},
         ]
         params = {"anchor": "newest", "num_before": LOOK_BACK_MESSAGES, "num_after": 0}
         params |= {"narrow": narrow, "apply_markdown": False}
@@ -151,14 +149,14 @@ class ZulipConnector(Connector):
 
     def test_connection(self) -> str:
         me = self.api.get("/users/me", what="the bot's profile")
-        who = f"Connected to {self.settings.site_url} as {me.get('full_name')} ({me.get('email')})"
-        channel = self.settings.channel
+        who = f"Connected to {self.config.site_url} as {me.get('full_name')} ({me.get('email')})"
+        channel = self.config.channel
         try:
             self.api.get("/get_stream_id", params={"stream": channel}, what="the channel look-up")
         except ZulipError as error:
             if error.code != "BAD_REQUEST":
                 raise
-            if not self.settings.create_channel:
+            if not self.config.create_channel:
                 raise ConnectorError(
                     f"{who}, but channel '{channel}' does not exist or the bot cannot see it: create it in Zulip "
                     "(subscribe the bot if it is private), or tick 'Create the channel if missing'.",

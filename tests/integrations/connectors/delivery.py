@@ -6,7 +6,7 @@ import datetime
 
 from django.utils import timezone
 
-from integrations.delivery import sync_deliver
+from integrations.engine.delivery import sync_deliver
 from integrations.models import ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
 from tests.factories import WorkItemFactory
 from workitems.models import WorkItem

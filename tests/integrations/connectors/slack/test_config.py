@@ -108,11 +108,11 @@ def test_a_token_is_not_sent_to_another_api_url_without_being_entered_again(tena
     assert "stored secrets are not sent to a new destination" in errors(moved)["bot_token"][0]
 
 
-def test_the_settings_have_defaults_for_what_is_not_stored():
+def test_the_settings_have_defaults_for_what_is_not_stored_and_a_new_form_starts_from_them():
+    fields = integration_form_for("slack")().fields
+
     assert SlackConfig.from_dict({}) == SlackConfig(mode="webhook", channel="", api_url=SLACK_API_URL)
-    assert SlackConfig.from_dict({"mode": "bot", "channel": "#repairs", "api_url": "https://slack-gov.com/api/"}) == (
-        SlackConfig(mode="bot", channel="repairs", api_url="https://slack-gov.com/api")
-    )
+    assert (fields["cfg_mode"].initial, fields["cfg_api_url"].initial) == ("webhook", SLACK_API_URL)
 
 
 def test_the_admin_shows_every_setting_with_its_help(superuser_client):

@@ -61,7 +61,11 @@ def test_the_key_is_required(tenant):
 def test_a_site_url_with_credentials_is_refused(tenant):
     found = errors(zulip_form(tenant, site_url="https://bot:key@zulip.example.com"))
 
-    assert found == {"site_url": ["The URL must not contain credentials."]}
+    assert found == {
+        "site_url": [
+            "Put credentials in the bot email and API key fields, not in the URL (they would be stored unencrypted)."
+        ]
+    }
 
 
 def test_a_private_address_is_refused(tenant):
@@ -107,9 +111,12 @@ def test_the_key_is_kept_when_left_blank_and_dropped_for_another_site(tenant):
     assert "stored secrets are not sent to a new destination" in errors(moved)["api_key"][0]
 
 
-def test_the_settings_have_defaults_for_what_is_not_stored():
-    assert ZulipConfig.from_dict({"site_url": f"{SITE_URL}/"}) == ZulipConfig(site_url=SITE_URL)
+def test_the_settings_have_defaults_for_what_is_not_stored_and_a_new_form_starts_from_them():
+    fields = integration_form_for("zulip")().fields
+
+    assert ZulipConfig.from_dict({"site_url": SITE_URL}) == ZulipConfig(site_url=SITE_URL)
     assert ZulipConfig.from_dict({"create_channel": False}).create_channel is False
+    assert (fields["cfg_topic_template"].initial, fields["cfg_create_channel"].initial) == (DEFAULT_TOPIC, True)
 
 
 def test_the_admin_shows_every_setting_with_its_help(superuser_client):

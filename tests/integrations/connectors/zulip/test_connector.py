@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from integrations import resilience
+from integrations.engine import resilience
 from integrations.models import EventType
 from integrations.services import integration_send_test_event, integration_test_connection
 from tests.factories import CustomerFactory, WorkItemFactory
