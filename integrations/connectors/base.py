@@ -113,6 +113,9 @@ class OAuthEndpoints:
     authorize_url: str
     token_url: str
     scope: str
+    # Whether the tool takes PKCE (RFC 7636). Off for a tool where PKCE makes an app a public
+    # client (a separate app setting) and a confidential client must not send it.
+    pkce: bool = True
 
 
 # --- The connector --------------------------------------------------------------------------
@@ -225,6 +228,11 @@ class Connector:
     def oauth_account_name(self, access_token: str) -> str:
         """Whom a fresh access token acts for, or '' when the tool does not say."""
         raise NotImplementedError
+
+    def oauth_token_refusal(self, body: Any) -> str:
+        """The error a token endpoint reports in a 2xx answer's body, for a tool that refuses a
+        code or a refresh token with HTTP 200 instead of RFC 6749's 400; '' when it is no refusal."""
+        return ""
 
     # --- CONNECTION_STATE ---
 

@@ -9,6 +9,13 @@ server (tests/fakes/served.py):
   (tests/contracts/specs/slack, adjusted below) and by hand (Bearer token, JSON with charset,
   Block Kit); answers are HTTP 200 `{"ok": false, "error": …}` like Slack's, with scopes,
   channels, membership, threads, metadata and reactions kept in memory;
+- OAuth v2: `approve(authorize_url)` plays the person who clicks "Allow" on Slack's
+  authorize page (the app's client id, a registered redirect URL, bot scopes, no PKCE) and
+  returns a code; `oauth.v2.access` (form-encoded POST, client credentials in the body or as
+  Basic) trades it, or a refresh token with token rotation on, for a bot token as Slack
+  does: errors as HTTP 200 `{"ok": false, "error": "invalid_code"}`, rotated tokens that
+  expire (`token_expired`) and refresh tokens spent once. Slack's 2020 spec describes this
+  method as a GET with a query, so it is checked by hand;
 - faults (an HTTP status, a Slack error string, a lost answer after the work) can be
   injected for the next matching requests. Bad requests are recorded in `violations`, which
   the tests' fixture asserts empty.
@@ -16,12 +23,15 @@ server (tests/fakes/served.py):
 
 from __future__ import annotations
 
+import base64
 import copy
+import itertools
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 import responses
@@ -45,6 +55,11 @@ NEEDED_SCOPE = {
     "conversations.history": "channels:history",
     "conversations.replies": "channels:history",
 }
+CLIENT_ID = "1111111111.2222222222"
+CLIENT_SECRET = "slack-client-secret-5e6f7a"
+APP_ID = "A0FIELDHOOK"
+REDIRECT_URL = "https://fieldhook.example.com/integrations/oauth/slack/callback/"
+ROTATION_SECONDS = 12 * 60 * 60  # a rotating token's lifetime
 BLOCK_TYPES = {"header", "section", "actions", "context", "divider"}
 SERVED = (  # the Web API methods the fake answers, each by its method `_<family>_<name>`
     "chat.postMessage",
@@ -95,6 +110,14 @@ class FakeSlack:
     faults: Faults = field(default_factory=Faults)
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_ts: float = 0.0
+    # OAuth v2: the app's credentials and redirect URLs, codes handed out, token rotation.
+    clients: dict[str, str] = field(default_factory=lambda: {CLIENT_ID: CLIENT_SECRET})
+    redirect_urls: set[str] = field(default_factory=lambda: {REDIRECT_URL})
+    rotation: bool = False
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refresh_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # → (client, its access token)
+    expires: dict[str, float] = field(default_factory=dict)  # rotating access token → when it expires
+    serial: Any = field(default_factory=lambda: itertools.count(1))
 
     def install(self, mock: responses.RequestsMock) -> FakeSlack:
         install(mock, API_URL, self.handle)
@@ -125,6 +148,8 @@ class FakeSlack:
             self.requests.append(request)
             if request.path.startswith("/services/"):
                 return self._webhook(request)
+            if request.path.endswith("/oauth.v2.access"):
+                return self._oauth_v2_access(request)
             return self._api(request)
 
     def _violation(self, request: FakeRequest, problem: str) -> None:
@@ -195,6 +220,8 @@ class FakeSlack:
             return _error("not_authed")
         if token not in self.tokens:
             return _error("invalid_auth")
+        if token in self.expires and self.expires[token] <= time.time():
+            return _error("token_expired")
         needed = NEEDED_SCOPE.get(method)
         if needed and needed not in self.tokens[token]:
             return _error("missing_scope", needed=needed, provided=",".join(sorted(self.tokens[token])))
@@ -297,6 +324,97 @@ class FakeSlack:
                 "permalink": f"{TEAM['url']}archives/{channel_id}/p{ts.replace('.', '')}",
             }
         )
+
+    # --- OAuth v2 --------------------------------------------------------------------------------
+
+    def approve(self, authorize_url: str) -> str:
+        """The person clicks "Allow" on Slack's authorize page: a code for the redirect."""
+        parts = urlsplit(authorize_url)
+        query = dict(parse_qsl(parts.query))
+        with self.lock:
+            if parts.path != "/oauth/v2/authorize":
+                self.violations.append(f"authorize at {parts.path}, expected /oauth/v2/authorize")
+            if query.get("client_id") not in self.clients:
+                self.violations.append(f"authorize with unknown client_id {query.get('client_id')!r}")
+            if query.get("redirect_uri") not in self.redirect_urls:
+                self.violations.append(f"redirect_uri {query.get('redirect_uri')!r} is not a registered Redirect URL")
+            if "code_challenge" in query:
+                self.violations.append("PKCE sent to an app that has not switched PKCE on (that makes it public)")
+            if not query.get("state"):
+                self.violations.append("authorize without a state")
+            scopes = query.get("scope", "")
+            if " " in scopes or not scopes:
+                self.violations.append(f"bot scopes must be comma-separated, got {scopes!r}")
+            code = f"{next(self.serial)}.code.{len(self.codes)}"
+            self.codes[code] = {"redirect_uri": query.get("redirect_uri"), "scopes": scopes.split(","), "used": False}
+            return code
+
+    def _oauth_v2_access(self, request: FakeRequest) -> Answer:
+        if request.method != "POST":
+            self._violation(request, "oauth.v2.access takes a POST")
+        content_type = request.headers.get("Content-Type", "")
+        if not content_type.startswith("application/x-www-form-urlencoded"):
+            self._violation(request, f"Content-Type {content_type!r}, expected a form")
+        if request.headers.get("Authorization", "").startswith("Bearer"):
+            self._violation(request, "a bot token was sent to oauth.v2.access (it takes the client credentials)")
+        form = request.form()
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        scheme, _, basic = request.headers.get("Authorization", "").partition(" ")
+        if scheme == "Basic":
+            client_id, _, client_secret = base64.b64decode(basic).decode().partition(":")
+        fault = self.faults.take(request.method, request.path)
+        if fault:
+            return Answer.of_json(
+                {"ok": False, "error": fault.error or "internal_error"}, fault.status, **fault.headers
+            )
+        if client_id not in self.clients:
+            return _error("invalid_client_id")
+        if self.clients[client_id] != client_secret:
+            return _error("bad_client_secret")
+        grant_type = form.get("grant_type", "authorization_code")
+        if grant_type == "refresh_token":
+            return self._refresh(form.get("refresh_token", ""), client_id)
+        if grant_type != "authorization_code":
+            return _error("invalid_grant_type")
+        if "code_verifier" in form:
+            self._violation(request, "code_verifier sent for a flow without PKCE")
+        grant = self.codes.get(form.get("code", ""))
+        if grant is None or grant["used"]:
+            return _error("invalid_code")
+        if form.get("redirect_uri") != grant["redirect_uri"]:
+            return _error("bad_redirect_uri")
+        grant["used"] = True
+        return self._issue(set(grant["scopes"]), client_id)
+
+    def _refresh(self, refresh_token: str, client_id: str) -> Answer:
+        """Token rotation: a refresh token is spent once; the old access token stays valid until it expires."""
+        spent = self.refresh_tokens.pop(refresh_token, None)
+        if spent is None or spent[0] != client_id:
+            return _error("invalid_refresh_token")
+        return self._issue(self.tokens[spent[1]], client_id)
+
+    def _issue(self, scopes: set[str], client_id: str) -> Answer:
+        serial = next(self.serial)
+        token = f"xoxe.xoxb-1-oauth-{serial}" if self.rotation else f"xoxb-3333-4444-oauth-{serial}"
+        self.tokens[token] = set(scopes)
+        answer = {
+            "ok": True,
+            "access_token": token,
+            "token_type": "bot",
+            "scope": ",".join(sorted(scopes)),
+            "bot_user_id": BOT["user_id"],
+            "app_id": APP_ID,
+            "team": {"id": TEAM["team_id"], "name": TEAM["team"]},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": "U0ADMIN01"},
+        }
+        if self.rotation:
+            refresh_token = f"xoxe-1-refresh-{serial}"
+            self.refresh_tokens[refresh_token] = (client_id, token)
+            self.expires[token] = time.time() + ROTATION_SECONDS
+            answer |= {"expires_in": ROTATION_SECONDS, "refresh_token": refresh_token}
+        return Answer.of_json(answer)
 
     def _store(self, channel_id: str, message: dict[str, Any], *, via: str) -> dict[str, Any]:
         self.last_ts = max(time.time(), self.last_ts + 0.000001)  # Slack's ts: the post's time, unique per channel

@@ -5,6 +5,8 @@ to do about it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from integrations.connectors import http
@@ -27,15 +29,40 @@ AUTH = {
     "not_allowed_token_type",
     "ekm_access_denied",
 }
-REINSTALL = "reinstall the app to the workspace and paste its new Bot User OAuth Token"
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """What a person does to give the bot a working token again, which depends on how it got one."""
+
+    invalid: str  # the token is not valid
+    reinstall: str  # the app must be installed again (revoked, a permission changed)
+    scope: str  # the app lacks a scope ('{needed}' names it)
+    expired: str  # an expiring token (token rotation) ran out
+
+
+PASTED = Renewal(
+    invalid="paste the Bot User OAuth Token (xoxb-…) again",
+    reinstall="reinstall the app to the workspace and paste its new Bot User OAuth Token",
+    scope="add {needed} under OAuth & Permissions › Scopes, then reinstall the app to the workspace and paste "
+    "its new Bot User OAuth Token",
+    expired="the app has token rotation on, so a pasted token lasts only 12 hours: choose 'Bot token via OAuth 2' "
+    "and use 'Connect to Slack', then Fieldhook renews the token itself",
+)
+CONNECTED = Renewal(
+    invalid="use 'Connect to Slack' on the integration's page again",
+    reinstall="use 'Connect to Slack' on the integration's page again (it installs the app anew)",
+    scope="use 'Connect to Slack' on the integration's page again: it asks for every scope Fieldhook needs",
+    expired="it could not be renewed: use 'Connect to Slack' on the integration's page again",
+)
 ADVICE = {
-    "invalid_auth": "the bot token is not valid: paste the Bot User OAuth Token (xoxb-…) again",
-    "not_authed": "no token reached Slack: enter the bot token in the integration's settings",
-    "token_revoked": f"the token was revoked (the app was uninstalled?): {REINSTALL}",
-    "token_expired": f"the token expired (token rotation is on): {REINSTALL}",
+    "invalid_auth": "the bot token is not valid: {invalid}",
+    "not_authed": "no token reached Slack: {invalid}",
+    "token_revoked": "the token was revoked (the app was uninstalled?): {reinstall}",
+    "token_expired": "the token expired: {expired}",
     "account_inactive": "the bot's user or workspace was deactivated",
-    "no_permission": f"the token may not do this: {REINSTALL}",
-    "not_allowed_token_type": "this is not a bot token: use the Bot User OAuth Token (xoxb-…)",
+    "no_permission": "the token may not do this: {reinstall}",
+    "not_allowed_token_type": "this is not a bot token: {invalid}",
     "channel_not_found": "the channel does not exist or the bot cannot see it: check the channel ID, and for a "
     "private channel invite the bot (/invite @your-app)",
     "not_in_channel": "the bot is not a member of the channel: invite it with /invite @your-app in the channel",
@@ -113,53 +140,82 @@ def _raise_http(response: HttpResponse, *, code: str, what: str, advice: str) ->
 
 
 class SlackApi:
-    """Web API methods with the bot token: `Authorization: Bearer`, JSON bodies for writes."""
+    """Web API methods with the bot token: `Authorization: Bearer`, JSON bodies for writes.
 
-    def __init__(self, *, api_url: str, token: str) -> None:
+    `token` gives the token to send (an OAuth one is renewed first when it is about to
+    expire); with `refresh`, a token Slack calls expired is renewed once and the call repeated
+    (Slack did nothing with it, so repeating a write is safe)."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        token: Callable[[], str],
+        renewal: Renewal = PASTED,
+        refresh: Callable[[], str] | None = None,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.token = token
+        self.renewal = renewal
+        self.refresh = refresh
 
     def call(self, method: str, *, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> dict:
         """POST `body` as JSON (a write) or GET with `params` (a read); the answer when `ok`."""
-        if not self.token:
+        try:
+            return self._call_once(method, self.token(), body=body, params=params)
+        except SlackError as error:
+            if error.code != "token_expired" or self.refresh is None:
+                raise
+        return self._call_once(method, self.refresh(), body=body, params=params)
+
+    def _call_once(self, method: str, token: str, *, body: dict[str, Any] | None, params: dict[str, Any] | None):
+        if not token:
             raise ConnectorError(
                 "No Slack bot token is stored: enter the Bot User OAuth Token in the integration's settings.",
                 permanent=True,
                 error_class=ErrorClass.CONFIG,
             )
-        headers = {"Authorization": f"Bearer {self.token}"}
+        headers = {"Authorization": f"Bearer {token}"}
         url = f"{self.api_url}/{method}"
         if body is None:
             response = http.send("GET", url, params=params, headers=headers)
         else:
             headers["Content-Type"] = "application/json; charset=utf-8"
             response = http.send("POST", url, data=json.dumps(body, ensure_ascii=False).encode(), headers=headers)
-        return raise_for_api(response, method=method)
+        return raise_for_api(response, method=method, renewal=self.renewal)
 
 
-def raise_for_api(response: HttpResponse, *, method: str) -> dict[str, Any]:
+def raise_for_api(response: HttpResponse, *, method: str, renewal: Renewal = PASTED) -> dict[str, Any]:
     """The answer of a Web API method when Slack says `ok`, else the matching SlackError."""
     if not 200 <= response.status_code < 300:
         code = _error_string(response)
-        _raise_http(response, code=code, what=method, advice=ADVICE.get(code, ""))
+        _raise_http(response, code=code, what=method, advice=_advice(code, renewal))
     answer = response.json()
     if isinstance(answer, dict) and answer.get("ok") is True:
         return answer
     code = str(answer.get("error") if isinstance(answer, dict) else "") or "unknown_error"
-    raise api_error(code, method=method, answer=answer if isinstance(answer, dict) else {}, response=response)
+    answer = answer if isinstance(answer, dict) else {}
+    raise api_error(code, method=method, answer=answer, response=response, renewal=renewal)
 
 
-def api_error(code: str, *, method: str, answer: dict[str, Any], response: HttpResponse) -> SlackError:
+def _advice(code: str, renewal: Renewal, *, needed: str = "a scope") -> str:
+    if code == "missing_scope":
+        return f"the app lacks the {needed} scope: " + renewal.scope.format(needed=needed)
+    return ADVICE.get(code, "").format(
+        invalid=renewal.invalid, reinstall=renewal.reinstall, expired=renewal.expired, needed=needed
+    )
+
+
+def api_error(
+    code: str, *, method: str, answer: dict[str, Any], response: HttpResponse, renewal: Renewal = PASTED
+) -> SlackError:
     details = {"code": code, "status_code": response.status_code, "response_excerpt": response.excerpt}
     if code in RATE_LIMITED or code in RETRIED:
         error_class = ErrorClass.RATE_LIMITED if code in RATE_LIMITED else ErrorClass.SERVER
         retry_after = http.retry_after_seconds(response.headers.get("Retry-After"))
         message = f"Slack could not complete {method} now ({code}); it is retried."
         return SlackError(message, error_class=error_class, retry_after=retry_after, **details)
-    advice = ADVICE.get(code, "")
-    if code == "missing_scope":
-        needed = answer.get("needed") or "a scope"
-        advice = f"the app lacks the {needed} scope: add it under OAuth & Permissions, then {REINSTALL}"
+    advice = _advice(code, renewal, needed=str(answer.get("needed") or "a scope"))
     message = f"Slack refused {method} ({code})" + (f": {advice}." if advice else ".")
     if code in AUTH:
         return SlackError(message, permanent=True, error_class=ErrorClass.AUTH, **details)

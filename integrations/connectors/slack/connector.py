@@ -1,6 +1,7 @@
-"""Slack: an incoming webhook posts one message per event; a bot token posts a work item's
-first message and answers its later events in that message's thread, adding ✅ to it when
-the work item closes.
+"""Slack: an incoming webhook posts one message per event; a bot posts a work item's first
+message and answers its later events in that message's thread, adding ✅ to it when the work
+item closes. The bot's token is pasted, or obtained by the generic OAuth flow ('Connect to
+Slack', Slack's OAuth v2), which also renews it when the app has token rotation on.
 
 Idempotency (bot token): Slack's chat.postMessage takes no idempotency key, so every message
 carries the event id in its metadata, and a retried delivery (an earlier attempt may have
@@ -19,10 +20,11 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from integrations.connectors.base import Capability, Connector, DeliveryResult, Event, ExternalRef
+from integrations.auth import oauth as generic_oauth
+from integrations.connectors.base import Capability, Connector, DeliveryResult, Event, ExternalRef, OAuthEndpoints
 from integrations.connectors.errors import ConnectorError, ErrorClass
-from integrations.connectors.slack import config
-from integrations.connectors.slack.client import SlackApi, SlackError, webhook_post
+from integrations.connectors.slack import config, oauth
+from integrations.connectors.slack.client import CONNECTED, SlackApi, SlackError, webhook_post
 from integrations.connectors.slack.config import SlackConfig, SlackMode
 from integrations.connectors.slack.render import slack_message
 from integrations.connectors.text import closes, event_time
@@ -37,8 +39,8 @@ UNREADABLE = {"missing_scope", "channel_not_found", "not_in_channel"}  # reading
 class SlackConnector(Connector):
     kind = "slack"
     label = "Slack"
-    capabilities = frozenset({Capability.DELIVERS})
-    description = "Posts each event to a Slack channel; with a bot token, one thread per work item."
+    capabilities = frozenset({Capability.DELIVERS, Capability.OAUTH2, Capability.CONNECTION_STATE})
+    description = "Posts each event to a Slack channel; with a bot, one thread per work item."
     # Slack allows about one message per second per incoming webhook and per channel.
     default_rate_per_second = 1.0
     uses_external_links = True
@@ -53,8 +55,14 @@ class SlackConnector(Connector):
 
     @cached_property
     def api(self) -> SlackApi:
-        # A token from Slack's OAuth v2 flow will be stored under the same secret.
-        return SlackApi(api_url=self.config.api_url, token=str(self.secrets.get("bot_token") or ""))
+        if self.uses_oauth():
+            return SlackApi(
+                api_url=self.config.api_url,
+                token=lambda: generic_oauth.access_token(self),
+                renewal=CONNECTED,
+                refresh=lambda: generic_oauth.tokens_refresh(self),
+            )
+        return SlackApi(api_url=self.config.api_url, token=lambda: str(self.secrets.get("bot_token") or ""))
 
     # --- Delivering ---------------------------------------------------------------------------
 
@@ -161,6 +169,20 @@ class SlackConnector(Connector):
             )
         return url
 
+    # --- OAuth ----------------------------------------------------------------------------------
+
+    def uses_oauth(self) -> bool:
+        return self.config.mode == SlackMode.BOT_OAUTH
+
+    def oauth_endpoints(self) -> OAuthEndpoints:
+        return oauth.endpoints(self.config.api_url)
+
+    def oauth_token_refusal(self, body: Any) -> str:
+        return oauth.token_refusal(body)
+
+    def oauth_account_name(self, access_token: str) -> str:
+        return oauth.account_name(api_url=self.config.api_url, access_token=access_token)
+
     # --- Admin ----------------------------------------------------------------------------------
 
     def test_connection(self) -> str:
@@ -172,6 +194,13 @@ class SlackConnector(Connector):
             )
         who = self.api.call("auth.test")
         return f"Connected to Slack workspace '{who.get('team')}' as {who.get('user')}; {self._channel_state()}"
+
+    def connection_state(self) -> str:
+        if self.config.mode == SlackMode.WEBHOOK:
+            return "Incoming webhook"
+        if self.config.mode == SlackMode.BOT:
+            return "Bot token (pasted)"
+        return generic_oauth.connection_state(self)
 
     def _channel_state(self) -> str:
         channel = self.config.channel

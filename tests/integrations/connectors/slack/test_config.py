@@ -81,7 +81,7 @@ def test_a_channel_name_loses_its_hash(tenant):
 
     assert form.is_valid(), form.errors
     integration = form.save()
-    assert integration.config == {"mode": "bot", "channel": "repairs", "api_url": SLACK_API_URL}
+    assert integration.config == {"mode": "bot", "channel": "repairs", "api_url": SLACK_API_URL, "oauth_client_id": ""}
     assert integration.secrets["bot_token"] == BOT_TOKEN
 
 
