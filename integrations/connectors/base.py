@@ -95,11 +95,37 @@ class RemoteStatus:
 
 
 @dataclass(frozen=True)
+class StatusCommand:
+    """A person in the tool asks, by its reference id, to set a work item's status (a chat
+    command): no linked object needed, but only the integration's own tenant is searched."""
+
+    reference_id: str  # e.g. "RMA-123"
+    status: str  # as the person wrote it; the connector's local_status_for maps it
+    by: str  # who asked, as the tool names them (written into the work item's note)
+
+
+@dataclass(frozen=True)
 class InboundCall:
-    """What a verified inbound webhook asks of us: a remote status, or nothing (`ignored`)."""
+    """What a verified inbound webhook asks of us: a remote status, a status command, or
+    nothing (`ignored`)."""
 
     status: RemoteStatus | None = None
+    command: StatusCommand | None = None
     ignored: str = ""  # why nothing is to be done, e.g. "action 'project:created'"
+    # For a call that needs nothing done, what to tell the person who made it, when the tool
+    # shows our answer (a chat bot's help, or why a command could not be read).
+    reply: str = ""
+
+
+@dataclass(frozen=True)
+class InboundOutcome:
+    """What an inbound call did, for the connector to word the answer (`inbound_reply`)."""
+
+    result: str  # an integrations.inbound.services.Outcome value, or "ignored"
+    status: str = ""  # a command's Fieldhook status (once mapped)
+    previous: str = ""  # the work item's status before the command
+    url: str = ""  # the work item in Fieldhook, when one was found
+    problem: str = ""  # why the work item refused the change ("invalid")
 
 
 class InboundRejected(Exception):
@@ -211,6 +237,10 @@ class Connector:
     def inbound_parse(self, *, payload: Any) -> InboundCall:
         """What a verified call's JSON asks of us; InboundRejected when it cannot be read."""
         raise NotImplementedError
+
+    def inbound_reply(self, call: InboundCall, outcome: InboundOutcome) -> dict[str, Any]:
+        """The JSON answer to an inbound call (a chat tool posts it back to the person who asked)."""
+        return {"result": outcome.result}
 
     # --- OAUTH2 ---
 

@@ -1,5 +1,7 @@
 """Statuses that arrive from a tool (signed webhook or poll) applied to work items, for every
 kind that reports them; the connector only says what the tool's status is and what it maps to.
+Status commands (a person in a chat tool names a work item by its reference id) are applied
+here too, to the integration's own tenant only.
 
 Every change is written inside `events_suppressed_for(integration)`: the tenant's other
 integrations hear about it, the integration it came from does not (no echo loop).
@@ -15,7 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from integrations.connectors.base import Connector, RemoteStatus
+from integrations.connectors.base import Connector, InboundOutcome, RemoteStatus, StatusCommand
+from integrations.connectors.text import workitem_url
 from integrations.events import events_suppressed_for
 from integrations.models import ExternalLink, TenantIntegration
 from workitems.models import WorkItem, WorkItemNote
@@ -24,6 +27,7 @@ from workitems.services import workitem_note_create, workitem_update
 logger = logging.getLogger("integrations.inbound")
 
 MAX_STATUS_NAME_IN_NOTE = 100
+MAX_NAME_IN_NOTE = 100
 
 
 class Outcome(StrEnum):
@@ -33,6 +37,7 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
     UNMAPPED = "unmapped"
     UNLINKED = "unlinked"  # no work item is linked to that remote object
+    UNKNOWN = "unknown"  # a command names a reference id the integration's tenant does not have
     INVALID = "invalid"  # the work item failed validation; nothing was written
     STALE = "stale"  # an update older than one already seen (a replay); nothing was written
 
@@ -118,3 +123,48 @@ def status_apply(
 
 def workitem_content_type() -> ContentType:
     return ContentType.objects.get_for_model(WorkItem)
+
+
+# --- A status command ----------------------------------------------------------------------
+
+
+def workitem_status_command_apply(
+    *, integration: TenantIntegration, connector: Connector, command: StatusCommand
+) -> InboundOutcome:
+    """Set the status of the integration's tenant's work item with that reference id, as a
+    person in the tool asked: locked, compared, updated and noted (who asked, in which tool)
+    in one transaction, with no echo. Another tenant's reference id is not found."""
+    local_status = connector.local_status_for(command.status)
+    if local_status is None:
+        return InboundOutcome(result=Outcome.UNMAPPED)
+    try:
+        with transaction.atomic(), events_suppressed_for(integration.pk):
+            workitem = (
+                WorkItem.objects.select_for_update()
+                .filter(tenant_id=integration.tenant_id, reference_id__iexact=command.reference_id)
+                .order_by("id")
+                .first()
+            )
+            if workitem is None:
+                return InboundOutcome(result=Outcome.UNKNOWN, status=local_status)
+            found = {"status": local_status, "previous": workitem.status, "url": workitem_url({"id": workitem.pk})}
+            if workitem.status == local_status:
+                return InboundOutcome(result=Outcome.UNCHANGED, **found)
+            workitem_update(workitem=workitem, status=local_status)
+            workitem_note_create(
+                workitem=workitem,
+                kind=WorkItemNote.Kind.SYSTEM,
+                body=f"Status changed from {found['previous']} to {local_status} in {connector.label}, "
+                f"as {command.by[:MAX_NAME_IN_NOTE]} asked there.",
+            )
+    except ValidationError as error:
+        problem = "; ".join(error.messages)
+        logger.warning(
+            "inbound command refused integration=%s workitem=%s status=%r: %s",
+            integration.pk,
+            workitem.pk,
+            local_status,
+            problem,
+        )
+        return InboundOutcome(result=Outcome.INVALID, problem=problem, **found)
+    return InboundOutcome(result=Outcome.UPDATED, **found)

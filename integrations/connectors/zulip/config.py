@@ -95,8 +95,10 @@ FIELDS = [
             required=False,
             max_length=200,
             widget=password_input(),
-            help_text="For status commands from Zulip (not active yet): the token of an outgoing-webhook bot, from "
-            "its zuliprc file. Stored encrypted.",
+            help_text="For status commands from Zulip (@-mention a bot: RMA-123 status Ready for Pickup): the token "
+            "of an Outgoing webhook bot whose Endpoint URL is https://<fieldhook>/webhooks/zulip/<this integration's "
+            "uuid>/; it is the token= line of the bot's zuliprc (Personal settings › Bots). Empty: every call is "
+            "refused. Stored encrypted.",
         ),
         secret=True,
     ),

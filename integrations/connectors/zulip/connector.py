@@ -12,13 +12,21 @@ reply, so a retry never repeats a message because of it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from integrations.connectors.base import Capability, Connector, DeliveryResult, Event
+from integrations.connectors.base import (
+    Capability,
+    Connector,
+    DeliveryResult,
+    Event,
+    InboundCall,
+    InboundOutcome,
+)
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.connectors.text import closes, event_time
-from integrations.connectors.zulip import config
+from integrations.connectors.zulip import config, inbound
 from integrations.connectors.zulip.client import ZulipApi, ZulipError
 from integrations.connectors.zulip.config import ZulipConfig, topic_template_error
 from integrations.connectors.zulip.render import TEST_TOPIC, topic, zulip_content
@@ -32,8 +40,11 @@ CHANNEL_DESCRIPTION = "Work items from Fieldhook, one topic each."
 class ZulipConnector(Connector):
     kind = "zulip"
     label = "Zulip"
-    capabilities = frozenset({Capability.DELIVERS})
-    description = "Posts each work item's events in its own topic of a Zulip channel."
+    capabilities = frozenset({Capability.DELIVERS, Capability.RECEIVES_WEBHOOKS})
+    description = (
+        "Posts each work item's events in its own topic of a Zulip channel; people change a work item's status "
+        "by mentioning an outgoing-webhook bot."
+    )
     # Zulip allows 200 requests a minute per user; a delivery makes one request, sometimes
     # two or three (a reaction, creating the channel), so deliveries stay below that.
     default_rate_per_second = 3.0
@@ -144,6 +155,21 @@ class ZulipConnector(Connector):
         except ZulipError as error:
             if error.code != "REACTION_ALREADY_EXISTS":  # a retry, or someone reacted first: done either way
                 raise
+
+    # --- Status commands (an outgoing-webhook bot) ----------------------------------------------
+
+    def inbound_verify(self, *, headers: Mapping[str, str], body: bytes) -> bool:
+        return inbound.call_verified(body=body, configured=str(self.secrets.get("outgoing_webhook_token") or ""))
+
+    def inbound_parse(self, *, payload: Any) -> InboundCall:
+        return inbound.call_parse(payload)
+
+    def local_status_for(self, remote_status: str) -> str | None:
+        """The Fieldhook status a person typed in a command ('ready' → Ready for Pickup)."""
+        return inbound.status_match(remote_status)
+
+    def inbound_reply(self, call: InboundCall, outcome: InboundOutcome) -> dict[str, Any]:
+        return inbound.reply_for(call, outcome)
 
     # --- Admin ----------------------------------------------------------------------------------
 

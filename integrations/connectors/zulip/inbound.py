@@ -1,20 +1,26 @@
-"""Status commands from Zulip, the parts that need no database: reading an outgoing-webhook
-call (`@**Fieldhook** RMA-123 status Ready for Pickup`), checking its token, and the
-replies the bot posts back. The generic inbound view looks the work item up, applies the
-change and answers with `reply_body(...)`.
+"""Status commands from Zulip: an outgoing-webhook bot is mentioned
+(`@**Fieldhook** RMA-123 status Ready for Pickup`), Zulip POSTs the message to
+`/webhooks/zulip/<integration uuid>/`, and what we answer is posted back as the bot's reply.
+Here: checking the call's token, reading the command, and wording the replies; the generic
+inbound view and `integrations.inbound.services` find the work item (in the integration's
+tenant only) and change it.
 
-Zulip's outgoing webhooks are not signed: each call carries the bot's fixed token, compared
-here in constant time with the integration's `outgoing_webhook_token`.
+Zulip's outgoing webhooks are not signed: each call carries the bot's fixed token in its JSON
+body, compared here in constant time with the integration's `outgoing_webhook_token`.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-STATUSES = ("New", "In Progress", "Awaiting Parts", "Ready for Pickup", "Closed", "Cancelled")
+from integrations.connectors.base import InboundCall, InboundOutcome, InboundRejected, StatusCommand
+from workitems.models import WorkItem
+
+STATUSES = tuple(WorkItem.Status.values)
 # @**Name**, @**Name|12** (a name shared by several users), @_**Name** (silent); "@fieldhook" typed by hand.
 MENTION = re.compile(r"@_?\*\*(?P<name>[^*|]+)(?:\|\d+)?\*\*")
 TYPED_MENTION = re.compile(r"(?<!\w)@fieldhook\b", re.IGNORECASE)
@@ -24,19 +30,28 @@ PUNCTUATION = ".,;:#"
 DEFAULT_BOT = "Fieldhook"
 
 
-class InboundError(Exception):
-    """A call that is not a Zulip outgoing-webhook call (answered 400, nothing changes)."""
+DEFAULT_SENDER = "someone"
 
 
 @dataclass(frozen=True)
 class Command:
-    """What the message asks: `help`, or move `reference_id` to `status`; `problem` is the
-    reply to send instead when the message could not be read as a command."""
+    """What the message asks: `help`, or move `reference_id` to `status` (as typed); `problem`
+    is the reply to send instead when the message could not be read as a command."""
 
     action: str  # "help", "status" or "invalid"
     reference_id: str = ""
     status: str = ""
     problem: str = ""
+
+
+def call_verified(*, body: bytes, configured: str) -> bool:
+    """Whether the JSON body carries the configured token (compared in constant time). A body
+    that is not JSON carries none; no token configured: every call is refused."""
+    try:
+        received = json.loads(body).get("token")
+    except (ValueError, AttributeError):
+        return False
+    return token_valid(received=received, configured=configured)
 
 
 def token_valid(*, received: Any, configured: str) -> bool:
@@ -49,11 +64,34 @@ def token_valid(*, received: Any, configured: str) -> bool:
 def outgoing_call(body: Any) -> dict[str, Any]:
     """The fields of a Zulip outgoing-webhook call (the native JSON format)."""
     if not isinstance(body, dict) or not isinstance(body.get("data"), str) or "token" not in body:
-        raise InboundError(
+        raise InboundRejected(
             "Not a Zulip outgoing-webhook call: expected JSON with 'data' and 'token' "
             "(choose the Zulip format, not the Slack-compatible one, when creating the bot)."
         )
     return body
+
+
+def call_parse(payload: Any) -> InboundCall:
+    """A status command, or the help / an explanation to reply with when there is none."""
+    body = outgoing_call(payload)
+    command = command_parse(body)
+    if command.action == "help":
+        return InboundCall(ignored="help", reply=reply_help(bot=bot_name(body)))
+    if command.action == "invalid":
+        return InboundCall(ignored="command not understood", reply=command.problem)
+    return InboundCall(
+        command=StatusCommand(reference_id=command.reference_id, status=command.status, by=sender_name(body))
+    )
+
+
+def sender_name(body: dict[str, Any]) -> str:
+    """Who mentioned the bot: 'Ana Silva (ana@example.com)'."""
+    message = body.get("message") if isinstance(body.get("message"), dict) else {}
+    name = " ".join(str(message.get("sender_full_name") or "").split())
+    email = str(message.get("sender_email") or "").strip()
+    if name and email:
+        return f"{name} ({email})"
+    return name or email or DEFAULT_SENDER
 
 
 def command_parse(body: dict[str, Any]) -> Command:
@@ -69,13 +107,10 @@ def command_parse(body: dict[str, Any]) -> Command:
     while rest and rest[0].lower() in STATUS_WORDS:
         rest = rest[1:]
     reference_id = reference.strip(PUNCTUATION).upper()
-    if not rest:
-        return Command("invalid", reference_id=reference_id, problem=reply_missing_status(reference_id))
     wanted = " ".join(rest).strip(" .!")
-    status = status_match(wanted)
-    if status is None:
-        return Command("invalid", reference_id=reference_id, problem=reply_unknown_status(wanted))
-    return Command("status", reference_id=reference_id, status=status)
+    if not wanted:
+        return Command("invalid", reference_id=reference_id, problem=reply_missing_status(reference_id))
+    return Command("status", reference_id=reference_id, status=wanted)
 
 
 def bot_name(body: dict[str, Any]) -> str:
@@ -106,6 +141,25 @@ def _normalized(text: str) -> str:
 def reply_body(content: str | None) -> dict[str, Any]:
     """What the webhook answers: a reply posted by the bot, or none."""
     return {"content": content} if content else {"response_not_required": True}
+
+
+def reply_for(call: InboundCall, outcome: InboundOutcome) -> dict[str, Any]:
+    """The bot's reply to a call: the help or a problem, or what the command did."""
+    command = call.command
+    if command is None:
+        return reply_body(call.reply)
+    reference_id = command.reference_id
+    replies = {
+        "updated": lambda: reply_status_changed(
+            reference_id=reference_id, old=outcome.previous, new=outcome.status, url=outcome.url
+        ),
+        "unchanged": lambda: reply_unchanged(reference_id=reference_id, status=outcome.status),
+        "unmapped": lambda: reply_unknown_status(command.status),
+        "unknown": lambda: reply_unknown_reference(reference_id),
+        "invalid": lambda: reply_refused(reference_id=reference_id, reason=outcome.problem),
+    }
+    reply = replies.get(outcome.result)
+    return reply_body(reply() if reply else f"I could not change **{reference_id}** ({outcome.result}).")
 
 
 def reply_status_changed(*, reference_id: str, old: str, new: str, url: str) -> str:

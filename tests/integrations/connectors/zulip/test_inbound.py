@@ -1,11 +1,12 @@
 """Status commands from Zulip, the parts that need no database: reading an outgoing-webhook
-call, its token, and the bot's replies."""
+call, its token, the statuses people type, and the bot's replies."""
 
 import pytest
 
+from integrations.connectors.base import InboundRejected
 from integrations.connectors.zulip.inbound import (
     Command,
-    InboundError,
+    call_verified,
     command_parse,
     outgoing_call,
     reply_body,
@@ -13,6 +14,7 @@ from integrations.connectors.zulip.inbound import (
     reply_status_changed,
     reply_unchanged,
     reply_unknown_reference,
+    reply_unknown_status,
     status_match,
     token_valid,
 )
@@ -36,7 +38,10 @@ def parse(data: str) -> Command:
     ],
 )
 def test_a_status_command_is_read_however_it_is_typed(data):
-    assert parse(data) == Command("status", reference_id="RMA-123", status="Ready for Pickup")
+    command = parse(data)
+
+    assert (command.action, command.reference_id) == ("status", "RMA-123")
+    assert status_match(command.status) == "Ready for Pickup"
 
 
 @pytest.mark.parametrize("data", ["@**Fieldhook**", "@**Fieldhook** help", "@fieldhook ?"])
@@ -47,8 +52,8 @@ def test_a_bare_mention_or_help_asks_for_help(data):
 def test_an_unknown_status_is_explained_with_the_statuses():
     command = parse("@**Fieldhook** RMA-123 status Shipped")
 
-    assert (command.action, command.reference_id) == ("invalid", "RMA-123")
-    assert command.problem == (
+    assert status_match(command.status) is None
+    assert reply_unknown_status(command.status) == (
         "**Shipped** is not a status I know. Use one of: New, In Progress, Awaiting Parts, Ready for Pickup, "
         "Closed, Cancelled."
     )
@@ -74,8 +79,22 @@ def test_a_message_without_a_reference_gets_the_help_with_the_bots_name():
 
 
 def test_a_call_that_is_not_zulips_outgoing_webhook_is_refused():
-    with pytest.raises(InboundError, match="choose the Zulip format"):
+    with pytest.raises(InboundRejected, match="choose the Zulip format"):
         outgoing_call({"text": "RMA-1 closed", "token": OUTGOING_TOKEN})
+
+
+@pytest.mark.parametrize(
+    ("body", "verified"),
+    [
+        (b'{"token": "outgoing-token-7c1e", "data": "help"}', True),
+        (b'{"token": "outgoing-token-7c1f", "data": "help"}', False),
+        (b'{"data": "help"}', False),
+        (b'["outgoing-token-7c1e"]', False),
+        (b"token=outgoing-token-7c1e", False),
+    ],
+)
+def test_a_call_is_verified_by_the_token_in_its_json_body(body, verified):
+    assert call_verified(body=body, configured=OUTGOING_TOKEN) is verified
 
 
 @pytest.mark.parametrize(
