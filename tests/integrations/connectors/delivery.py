@@ -13,7 +13,7 @@ from workitems.models import WorkItem
 
 
 def latest_sync(integration: TenantIntegration, event_type: str) -> IntegrationSync:
-    return IntegrationSync.objects.filter(integration=integration, event_type=event_type).latest("id")
+    return IntegrationSync.objects.filter(integration=integration, event__event_type=event_type).latest("id")
 
 
 def deliver(integration: TenantIntegration, event_type: str) -> IntegrationSync:
