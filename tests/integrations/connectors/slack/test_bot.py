@@ -49,7 +49,10 @@ def test_the_message_is_posted_as_json_with_the_bearer_token_and_the_event_id(fa
     assert request.headers["Content-Type"] == "application/json; charset=utf-8"
     body = request.json()
     assert body["channel"] == CHANNEL_ID
-    assert body["metadata"] == {"event_type": "fieldhook_event", "event_payload": {"event_id": str(sync.event.event_id)}}
+    assert body["metadata"] == {
+        "event_type": "fieldhook_event",
+        "event_payload": {"event_id": str(sync.event.event_id)},
+    }
     assert (body["unfurl_links"], body["unfurl_media"]) == (False, False)
     assert body["blocks"][0] == {
         "type": "header",

@@ -42,7 +42,9 @@ def system_notes(workitem: WorkItem) -> list[str]:
 
 
 def status_syncs(integration: TenantIntegration) -> int:
-    return IntegrationSync.objects.filter(integration=integration, event__event_type=EventType.WORKITEM_STATUS_CHANGED).count()
+    return IntegrationSync.objects.filter(
+        integration=integration, event__event_type=EventType.WORKITEM_STATUS_CHANGED
+    ).count()
 
 
 def test_a_command_with_the_right_token_changes_the_status_and_replies(client, zulip, workitem):
