@@ -29,6 +29,14 @@ class EventType(models.TextChoices):
 SUBSCRIBABLE_EVENTS = [EventType.WORKITEM_CREATED, EventType.WORKITEM_STATUS_CHANGED, EventType.WORKITEM_UPDATED]
 
 
+class StatusConflictPolicy(models.TextChoices):
+    """Which status stays when it changed on both sides since they last agreed (inbound/merge.py)."""
+
+    FIELDHOOK_WINS = "fieldhook_wins", "Fieldhook wins"
+    TOOL_WINS = "tool_wins", "The tool wins"
+    NEWER_WINS = "newer_wins", "The newer change wins"
+
+
 class TenantIntegration(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="integrations")
     name = models.CharField(max_length=120, help_text="A name you recognise, e.g. 'Production n8n workflow'.")
@@ -61,6 +69,15 @@ class TenantIntegration(models.Model):
         validators=[MinValueValidator(0.001)],
         help_text="Most deliveries per second, shared by all workers. Empty: the default of the integration "
         "type (see its documentation; webhooks are unlimited).",
+    )
+    status_conflict_policy = models.CharField(
+        max_length=16,
+        choices=StatusConflictPolicy.choices,
+        default=StatusConflictPolicy.FIELDHOOK_WINS,
+        help_text="When a status was changed both here and in the tool since they last agreed. Fieldhook wins: "
+        "ours stays and is sent to the tool. The tool wins: the tool's status is taken. The newer change wins: "
+        "the later of the two, by their times (Fieldhook wins when the tool does not say when). Each conflict "
+        "is written down as a note on the work item.",
     )
     failing_since = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="Every delivery has failed since then."
@@ -197,7 +214,8 @@ class SyncAttempt(models.Model):
 
 
 class ExternalLink(models.Model):
-    """The remote object (ticket, issue, message, folder) an integration created for one of ours."""
+    """The remote object (ticket, issue, message, folder) an integration created for one of ours,
+    and for kinds that report statuses back, what the three-way status merge needs."""
 
     integration = models.ForeignKey(TenantIntegration, on_delete=models.CASCADE, related_name="links")
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
@@ -216,6 +234,21 @@ class ExternalLink(models.Model):
         blank=True,
         help_text="Newest version of the remote object the tool reported (e.g. its lock version); a "
         "replayed older update is ignored.",
+    )
+    base_status = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The Fieldhook status both sides last agreed on; a status that arrives from the tool is "
+        "compared with it to tell who changed what. Empty: not known yet.",
+    )
+    last_remote_status = models.CharField(
+        max_length=255, blank=True, help_text="The tool's own status name, as Fieldhook last saw it."
+    )
+    last_remote_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When that status was set in the tool, by the tool's clock (when Fieldhook first saw it, if "
+        "the tool does not say).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
