@@ -205,6 +205,12 @@ class Connector:
         return cleaned
 
     @classmethod
+    def reports_statuses(cls) -> bool:
+        """Whether the tool tells us its statuses (by poll or webhook): for such kinds a status
+        that arrives goes through the three-way merge (integrations/inbound/merge.py)."""
+        return bool(cls.capabilities & {Capability.POLLS, Capability.RECEIVES_WEBHOOKS})
+
+    @classmethod
     def describe_remote(cls, external_id: str) -> str:
         return cls.remote_object_name.format(id=external_id)
 

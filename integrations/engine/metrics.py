@@ -1,4 +1,5 @@
-"""Prometheus metrics: delivery counters shared by every worker, and gauges read from the database.
+"""Prometheus metrics: delivery and status-conflict counters shared by every worker, and gauges read
+from the database.
 
 Workers run in many processes on many machines, so `deliveries_observed` adds to hashes in
 Redis (REDIS_URL) and `metrics_registry` reads them back at scrape time (the /metrics view
@@ -44,7 +45,7 @@ DEFAULT_KEY_PREFIX = "fieldhook:metrics"
 
 def _keys() -> dict[str, str]:
     prefix = getattr(settings, "METRICS_KEY_PREFIX", DEFAULT_KEY_PREFIX)
-    return {name: f"{prefix}:{name}" for name in ("deliveries", "duration_buckets", "duration_sum")}
+    return {name: f"{prefix}:{name}" for name in ("deliveries", "duration_buckets", "duration_sum", "conflicts")}
 
 
 @cache
@@ -142,6 +143,15 @@ def deliveries_observed(observations: list[Observation]) -> None:
         logger.debug("Could not record delivery metrics", exc_info=True)
 
 
+def status_conflict_observed(*, kind: str, resolution: str) -> None:
+    """Count one status conflict (changed both in Fieldhook and in the tool) by how it was
+    settled (a Winner: "fieldhook_wins" or "tool_wins"). Never raises, as above."""
+    try:
+        _add([(_keys()["conflicts"], f"{kind}|{resolution}", 1)])
+    except Exception:  # the store being down must not undo the merge
+        logger.debug("Could not record conflict metrics", exc_info=True)
+
+
 # --- Reading, at scrape time ----------------------------------------------------------------
 
 
@@ -156,6 +166,7 @@ class FieldhookCollector(Collector):
         if snapshot is not None:
             yield _deliveries(snapshot["deliveries"])
             yield _durations(snapshot["duration_buckets"], snapshot["duration_sum"])
+            yield _conflicts(snapshot["conflicts"])
         yield _pending_syncs()
         yield _integrations()
         circuits = _circuits()
@@ -170,6 +181,17 @@ def _deliveries(counts: dict[str, float]) -> CounterMetricFamily:
     for field, value in sorted(counts.items()):
         kind, integration_id, outcome = field.rsplit("|", 2)
         family.add_metric([kind, integration_id, outcome], value)
+    return family
+
+
+def _conflicts(counts: dict[str, float]) -> CounterMetricFamily:
+    family = CounterMetricFamily(
+        "fieldhook_status_conflicts",
+        "Statuses changed both in Fieldhook and in the tool since they last agreed, by who won.",
+        labels=["kind", "resolution"],
+    )
+    for field, value in sorted(counts.items()):
+        family.add_metric(field.rsplit("|", 1), value)
     return family
 
 

@@ -21,6 +21,7 @@ from integrations.connectors.errors import ConnectorError
 from integrations.engine.claim import Claimed
 from integrations.engine.policy import retry_delay_seconds, scrub, secret_strings
 from integrations.engine.verdicts import DeliveryVerdict
+from integrations.inbound.links import link_base_record
 from integrations.models import ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
 from workitems.models import WorkItem, WorkItemNote
 
@@ -106,6 +107,7 @@ def batch_record(
         _syncs_update(updates, OUTCOME_FIELDS)
         SyncAttempt.objects.bulk_create(attempts)
         _links_remember(links)
+        _bases_record(mine, recorded, integrations)
         _notes_write(notes)
         _health_track(mine, integrations, now)
     return recorded
@@ -225,6 +227,22 @@ def _link(claimed: Claimed, result: DeliveryResult) -> ExternalLink:
         created_at=now,
         updated_at=now,
     )
+
+
+def _bases_record(
+    mine: list[Attempted], recorded: Recorded, integrations: dict[int, TenantIntegration]
+) -> None:
+    """A delivered created or status-changed event sets what both sides agree on for the
+    three-way status merge (after the link is written, before any note locks the work item)."""
+    for item in mine:
+        if recorded.verdicts.get(item.claimed.sync_id) == DeliveryVerdict.SYNCED:
+            link_base_record(
+                integration=integrations[item.claimed.integration_id],
+                content_type_id=item.claimed.content_type_id,
+                object_id=item.claimed.object_id,
+                event_type=item.claimed.event_type,
+                payload=item.claimed.payload,
+            )
 
 
 def _notes_write(notes: list[tuple[Claimed, str]]) -> None:
