@@ -11,9 +11,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html
 
+from integrations.admin.display import object_link
 from integrations.admin.sync_health import sync_health
 from integrations.engine import sweep
 from integrations.models import IntegrationSync, SyncAttempt, TenantIntegration
@@ -144,11 +145,7 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Object")
     def workitem_link(self, obj: IntegrationSync) -> str:
-        target = obj.content_object
-        if isinstance(target, WorkItem):
-            url = reverse("admin:workitems_workitem_change", args=[target.pk])
-            return format_html("<a href='{}'>{}</a>", url, target.reference_id)
-        return str(target) if target else f"{obj.content_type.model} #{obj.object_id} (deleted)"
+        return object_link(obj.content_object, obj.content_type, obj.object_id)
 
     @admin.display(description="Next attempt", ordering="next_attempt_at")
     def next_attempt(self, obj: IntegrationSync):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from enum import StrEnum
 
 from django.contrib.contenttypes.models import ContentType
@@ -90,6 +91,17 @@ def _remote_version_is_newest(link: ExternalLink, version: int) -> bool:
     return bool(ExternalLink.objects.filter(newer, pk=link.pk).update(remote_version=version))
 
 
+@dataclass(frozen=True)
+class _Arrival:
+    """One status a tool reported, with the Fieldhook status it stands for."""
+
+    integration: TenantIntegration
+    connector: Connector
+    remote: RemoteStatus
+    mapped: str
+    via: str
+
+
 def link_status_merge(
     *, integration: TenantIntegration, connector: Connector, link_id: int, remote: RemoteStatus, via: str
 ) -> Outcome:
@@ -98,6 +110,7 @@ def link_status_merge(
     mapped = connector.local_status_for(remote.status)
     if mapped is None:
         return Outcome.UNMAPPED
+    arrival = _Arrival(integration, connector, remote, mapped, via)
     try:
         with transaction.atomic():
             link = ExternalLink.objects.select_for_update().filter(pk=link_id, integration=integration).first()
@@ -118,19 +131,10 @@ def link_status_merge(
                 local_changed_at=workitem.status_changed_at,
                 remote_changed_at=remote.changed_at,
             )
-            _merge_carry_out(
-                integration=integration,
-                connector=connector,
-                link=link,
-                workitem=workitem,
-                remote=remote,
-                mapped=mapped,
-                merge=merge,
-                via=via,
-            )
+            _merge_carry_out(arrival, link, workitem, merge)
     except ValidationError as error:
         logger.warning(
-            "inbound status refused integration=%s workitem=%s status=%r: %s",
+            "inbound status refused integration=%s link=%s status=%r: %s",
             integration.pk,
             link_id,
             mapped,
@@ -140,54 +144,57 @@ def link_status_merge(
     return OUTCOMES[merge.action]
 
 
-def _merge_carry_out(
-    *,
-    integration: TenantIntegration,
-    connector: Connector,
-    link: ExternalLink,
-    workitem: WorkItem,
-    remote: RemoteStatus,
-    mapped: str,
-    merge: StatusMerge,
-    via: str,
-) -> None:
-    """Apply, note and record what the merge decided."""
-    pending = status_syncs_pending(integration=integration, workitem=workitem)
-    where = f"{connector.describe_remote(remote.external_id)}, via {via}"
-    remote_name_in_note = remote.status[:MAX_STATUS_NAME_IN_NOTE]
-    # A conflict is noted and counted once per value the tool reports: the next poll seeing
-    # the same value again adds nothing.
-    if merge.conflict and remote_name(remote) != link.last_remote_status:
-        facts = ConflictFacts(
-            tool=connector.label,
-            where=where,
-            base=link.base_status or workitem.status,
-            local=workitem.status,
-            local_changed_at=workitem.status_changed_at,
-            remote=remote_name_in_note,
-            remote_changed_at=remote.changed_at,
-            mapped=mapped,
-            policy=integration.status_conflict_policy,
-            sync_pending=pending,
-            sends_statuses=EventType.WORKITEM_STATUS_CHANGED in integration.event_types,
-        )
-        note = conflict_note(facts, merge)
+def _merge_carry_out(arrival: _Arrival, link: ExternalLink, workitem: WorkItem, merge: StatusMerge) -> None:
+    """Note, apply and record what the merge decided."""
+    integration = arrival.integration
+    changes_status = merge.action == MergeAction.APPLY_REMOTE
+    pending = (changes_status or merge.conflict) and status_syncs_pending(integration=integration, workitem=workitem)
+    # A conflict is noted and counted once per value the tool reports: the next poll seeing the
+    # same value again adds nothing.
+    new_conflict = merge.conflict and remote_name(arrival.remote) != link.last_remote_status
+    if new_conflict:
         _conflict_count(integration, workitem, merge)
-    elif merge.action == MergeAction.APPLY_REMOTE:
-        remote_object = connector.describe_remote(remote.external_id)
-        note = f"Status changed to {mapped} in {connector.label} ({remote_object}, status '{remote_name_in_note}', via {via})."
-    else:
-        note = ""
-    if merge.action == MergeAction.APPLY_REMOTE:
+    note = _merge_note(arrival, link, workitem, merge, new_conflict=new_conflict, pending=pending)
+    if changes_status:
         # Status changes still waiting to go to this integration carry what Fieldhook had: the
         # applied status is then not exempted, so it follows them and the tool ends on it.
         with contextlib.nullcontext() if pending else events_suppressed_for(integration.pk):
-            workitem_update(workitem=workitem, status=mapped)
+            workitem_update(workitem=workitem, status=arrival.mapped)
     if note:
         workitem_note_create(workitem=workitem, kind=WorkItemNote.Kind.SYSTEM, body=note)
-    changes = link_updates(link=link, remote=remote, mapped=mapped, merge=merge, now=timezone.now())
+    now = timezone.now()
+    changes = link_updates(link=link, remote=arrival.remote, mapped=arrival.mapped, merge=merge, now=now)
     if changes:
-        ExternalLink.objects.filter(pk=link.pk).update(**changes, updated_at=timezone.now())
+        ExternalLink.objects.filter(pk=link.pk).update(**changes, updated_at=now)
+
+
+def _merge_note(
+    arrival: _Arrival, link: ExternalLink, workitem: WorkItem, merge: StatusMerge, *, new_conflict: bool, pending: bool
+) -> str:
+    """The system note ('' for none), made before the work item changes."""
+    connector, remote = arrival.connector, arrival.remote
+    remote_object, name = connector.describe_remote(remote.external_id), remote.status[:MAX_STATUS_NAME_IN_NOTE]
+    if new_conflict:
+        facts = ConflictFacts(
+            tool=connector.label,
+            where=f"{remote_object}, via {arrival.via}",
+            base=link.base_status or workitem.status,
+            local=workitem.status,
+            local_changed_at=workitem.status_changed_at,
+            remote=name,
+            remote_changed_at=remote.changed_at,
+            mapped=arrival.mapped,
+            policy=arrival.integration.status_conflict_policy,
+            sync_pending=pending,
+            sends_statuses=EventType.WORKITEM_STATUS_CHANGED in arrival.integration.event_types,
+        )
+        return conflict_note(facts, merge)
+    if merge.action == MergeAction.APPLY_REMOTE:
+        return (
+            f"Status changed to {arrival.mapped} in {connector.label} "
+            f"({remote_object}, status '{name}', via {arrival.via})."
+        )
+    return ""
 
 
 def _conflict_count(integration: TenantIntegration, workitem: WorkItem, merge: StatusMerge) -> None:
