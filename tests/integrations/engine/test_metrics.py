@@ -124,6 +124,20 @@ def test_durations_are_kept_per_kind():
     assert value(text, "fieldhook_delivery_duration_seconds_sum", kind="slack") == 3.0
 
 
+def test_status_conflicts_are_counted_by_kind_and_resolution():
+    metrics.status_conflict_observed(kind="openproject", resolution="fieldhook_wins")
+    metrics.status_conflict_observed(kind="openproject", resolution="fieldhook_wins")
+    metrics.status_conflict_observed(kind="openproject", resolution="tool_wins")
+
+    text = scrape()
+
+    counted = {
+        resolution: value(text, "fieldhook_status_conflicts_total", kind="openproject", resolution=resolution)
+        for resolution in ("fieldhook_wins", "tool_wins")
+    }
+    assert counted == {"fieldhook_wins": 2, "tool_wins": 1}
+
+
 # --- Shared between processes, or not (embedded) ---------------------------------------------
 
 
