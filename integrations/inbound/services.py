@@ -8,7 +8,8 @@ tool is applied; a status older than a change made in Fieldhook is dropped, and 
 both sides is a conflict settled by the integration's policy, written down in a note and
 counted. A status the tool sent is applied inside `events_suppressed_for(integration)`: the
 tenant's other integrations hear about it, the integration it came from does not (no echo
-loop). Nothing dropped is ever announced.
+loop) — unless status changes to it are still queued; then it follows them (decision 0009).
+Nothing dropped is ever announced.
 """
 
 from __future__ import annotations
