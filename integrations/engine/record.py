@@ -229,9 +229,7 @@ def _link(claimed: Claimed, result: DeliveryResult) -> ExternalLink:
     )
 
 
-def _bases_record(
-    mine: list[Attempted], recorded: Recorded, integrations: dict[int, TenantIntegration]
-) -> None:
+def _bases_record(mine: list[Attempted], recorded: Recorded, integrations: dict[int, TenantIntegration]) -> None:
     """A delivered created or status-changed event sets what both sides agree on for the
     three-way status merge (after the link is written, before any note locks the work item)."""
     for item in mine:

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-BEFORE = [("workitems", "0002_workitem_status_changed_at"), ("integrations", "0010_status_merge_fields")]
+BEFORE = [("workitems", "0002_workitem_status_changed_at"), ("integrations", "0013_status_merge_fields")]
 UPDATED_AT = timezone.now() - datetime.timedelta(days=3)
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -68,9 +68,9 @@ def waiting_patch(fake_openproject, tenant, openproject, webhook, committed) -> 
 
 
 def latest_status_sync(integration: TenantIntegration) -> IntegrationSync:
-    return IntegrationSync.objects.filter(integration=integration, event_type=EventType.WORKITEM_STATUS_CHANGED).latest(
-        "id"
-    )
+    return IntegrationSync.objects.filter(
+        integration=integration, event__event_type=EventType.WORKITEM_STATUS_CHANGED
+    ).latest("id")
 
 
 def status_of(workitem: WorkItem) -> str:
@@ -79,8 +79,8 @@ def status_of(workitem: WorkItem) -> str:
 
 
 def announced_to(integration: TenantIntegration) -> list[dict]:
-    syncs = IntegrationSync.objects.filter(integration=integration, event_type=EventType.WORKITEM_STATUS_CHANGED)
-    return [sync.payload["changes"]["status"] for sync in syncs.order_by("id")]
+    syncs = IntegrationSync.objects.filter(integration=integration, event__event_type=EventType.WORKITEM_STATUS_CHANGED)
+    return [sync.event.payload["changes"]["status"] for sync in syncs.order_by("id")]
 
 
 def status_notes(workitem: WorkItem) -> list[str]:

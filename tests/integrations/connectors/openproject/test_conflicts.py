@@ -100,8 +100,8 @@ def notes(link: ExternalLink) -> list[str]:
 
 def announced_to(integration: TenantIntegration) -> list[str]:
     """The statuses queued for the integration, oldest first."""
-    syncs = IntegrationSync.objects.filter(integration=integration, event_type=STATUS_CHANGED).order_by("id")
-    return [sync.payload["workitem"]["status"] for sync in syncs]
+    syncs = IntegrationSync.objects.filter(integration=integration, event__event_type=STATUS_CHANGED).order_by("id")
+    return [sync.event.payload["workitem"]["status"] for sync in syncs]
 
 
 def reloaded(link: ExternalLink) -> ExternalLink:
@@ -334,7 +334,7 @@ def test_a_poll_that_finds_nothing_new_writes_nothing(fake_openproject, openproj
 
 
 def deliver_latest(integration: TenantIntegration, event_type: str) -> IntegrationSync:
-    sync = IntegrationSync.objects.filter(integration=integration, event_type=event_type).latest("id")
+    sync = IntegrationSync.objects.filter(integration=integration, event__event_type=event_type).latest("id")
     sync_deliver(sync_id=sync.pk)
     sync.refresh_from_db()
     return sync

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0009_generic_help_texts"),
+        ("integrations", "0012_thin_syncs"),
     ]
 
     operations = [

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
-        ("integrations", "0010_status_merge_fields"),
+        ("integrations", "0013_status_merge_fields"),
         ("workitems", "0001_initial"),
     ]
 
