@@ -114,22 +114,29 @@ def syncs_made(
     event_type: str = EventType.WORKITEM_CREATED,
     **fields,
 ) -> list[IntegrationSync]:
-    """`count` events about `subject` (the integration itself by default), each with a sync to
-    `integration` holding `fields` (status, next_attempt_at…): two bulk inserts, however many."""
-    subject = subject or integration
-    content_type = ContentType.objects.get_for_model(subject)
+    """`count` events, each with a sync to `integration` holding `fields` (status,
+    next_attempt_at…): two bulk inserts, however many. The events are about `subject`, or by
+    default each about a work item of its own (ids only: no rows), so none waits for another."""
+    content_type = ContentType.objects.get_for_model(subject or WorkItem)
+    object_ids = (
+        [subject.pk] * count
+        if subject
+        else range(10**9 + integration.pk * 10**6, 10**9 + integration.pk * 10**6 + count)
+    )
     events = IntegrationEvent.objects.bulk_create(
         IntegrationEvent(
             tenant_id=integration.tenant_id,
             event_type=event_type,
             content_type=content_type,
-            object_id=subject.pk,
+            object_id=object_id,
             payload={},
         )
-        for _ in range(count)
+        for object_id in object_ids
     )
     fields.setdefault("next_attempt_at", timezone.now())
     return IntegrationSync.objects.bulk_create(
-        IntegrationSync(event=event, integration=integration, content_type=content_type, object_id=subject.pk, **fields)
+        IntegrationSync(
+            event=event, integration=integration, content_type=content_type, object_id=event.object_id, **fields
+        )
         for event in events
     )
