@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import requests
-
 from bench.common import (
     Receiver,
+    bare_rate,
     bench_env,
     broker_flush,
     celery_workers,
@@ -170,38 +168,6 @@ class Deliveries:
             transaction.on_commit(lambda: stamp.append(time.perf_counter()))
             pks = [self.create() for _ in range(events)]
         return self.delivered(dict.fromkeys(pks, stamp[0]))
-
-
-def bare_client(url: str, body: bytes, count: int, start, results) -> None:
-    """The baseline: a plain requests.Session POST loop with keep-alive, same body, same receiver."""
-    session = requests.Session()
-    session.trust_env = False
-    for number in range(WARMUP + count):
-        if number == WARMUP:
-            start.wait(60)
-            started = time.time()  # wall clock: compared across processes
-        session.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=5).raise_for_status()
-    results.put((started, time.time()))
-
-
-def bare_rate(url: str, body: bytes, clients: int, total: int) -> float:
-    """Requests/second of `clients` processes sharing `total` requests."""
-    context = multiprocessing.get_context("spawn")
-    start, results, per_client = context.Barrier(clients), context.Queue(), total // clients
-    processes = [
-        context.Process(target=bare_client, args=(url, body, per_client, start, results)) for _ in range(clients)
-    ]
-    try:
-        for process in processes:
-            process.start()
-        spans = [results.get(timeout=120) for _ in processes]
-    finally:
-        for process in processes:
-            process.join(10)
-            if process.is_alive():
-                process.terminate()
-                process.join(5)
-    return per_client * clients / (max(end for _, end in spans) - min(begin for begin, _ in spans))
 
 
 # --- Report and main --------------------------------------------------------------------

@@ -6,8 +6,9 @@ paused by a receiver's Retry-After; per integration at most what its rate limit 
 a batch window; only the earliest pending event of an object to an integration (per-object
 order); and fairly across integrations — each integration's first due sync comes before any
 integration's second, so one tenant's backlog cannot hold back another's fresh event.
-`FOR UPDATE SKIP LOCKED` and a re-check of the claim on the locked row mean two workers
-never claim one sync.
+Each integration's candidates are locked with `FOR UPDATE SKIP LOCKED` as they are chosen,
+so two workers claiming at once take different syncs, and the claim is re-checked on the
+locked row's newest version, so a sync another worker has just claimed is never taken again.
 """
 
 from __future__ import annotations
@@ -50,10 +51,11 @@ class Claimed:
 
 CLAIM_SQL = """
 WITH candidates AS (
-    SELECT c.id, c.next_attempt_at, c.rank
+    SELECT c.id, c.next_attempt_at,
+           row_number() OVER (PARTITION BY c.integration_id ORDER BY c.next_attempt_at, c.id) AS rank
     FROM {integration} i
     CROSS JOIN LATERAL (
-        SELECT s.id, s.next_attempt_at, row_number() OVER (ORDER BY s.next_attempt_at, s.id) AS rank
+        SELECT s.id, s.integration_id, s.next_attempt_at
         FROM {sync} s
         WHERE s.integration_id = i.id
           AND s.status = 'pending'
@@ -75,16 +77,12 @@ WITH candidates AS (
             FROM (SELECT COALESCE(i.rate_limit_per_second,
                                   (%(kind_rates)s::jsonb ->> i.integration_type)::float) AS rate) r
         )
+        FOR UPDATE OF s SKIP LOCKED
     ) c
     WHERE i.is_active AND NOT (i.id = ANY(%(blocked)s::bigint[]))
 ),
 picked AS (
-    SELECT s.id
-    FROM {sync} s
-    JOIN (SELECT id, rank, next_attempt_at FROM candidates ORDER BY rank, next_attempt_at, id LIMIT %(limit)s) p
-      ON p.id = s.id
-    WHERE s.status = 'pending' AND (s.claimed_until IS NULL OR s.claimed_until < %(now)s)
-    FOR UPDATE OF s SKIP LOCKED
+    SELECT id FROM candidates ORDER BY rank, next_attempt_at, id LIMIT %(limit)s
 ),
 claimed AS (
     UPDATE {sync} s SET claimed_until = %(until)s, updated_at = %(now)s
