@@ -31,6 +31,7 @@ django_setup(bench_env(db_name="fieldhook_bench_connectors", redis_db=12))
 
 from integrations.connectors import registry  # noqa: E402
 from integrations.connectors.base import Connector, Event  # noqa: E402
+from tests.fakes.nextcloud import APP_PASSWORD, USER, FakeNextcloud  # noqa: E402
 from tests.fakes.served import Answer, FakeRequest, serving  # noqa: E402
 from tests.fakes.slack import BOT_TOKEN, CHANNEL_ID, WEBHOOK_PATH, FakeSlack  # noqa: E402
 from tests.fakes.zulip import API_KEY, BOT_EMAIL, CHANNEL, FakeZulip  # noqa: E402
@@ -41,6 +42,17 @@ WARMUP = 20
 def webhook_receiver() -> Callable[[FakeRequest], Answer]:
     """The baseline's receiver: answers 200 at once, like an n8n webhook in 'respond immediately' mode."""
     return lambda request: Answer(200, b"ok", {"Content-Type": "text/plain"})
+
+
+def nextcloud_files() -> Callable[[FakeRequest], Answer]:
+    """The Nextcloud fake (WebDAV and OCS) behind the generic server, without its spec check or request cap."""
+    fake = FakeNextcloud(validate_spec=False, max_requests=None)
+
+    def handle(request: FakeRequest) -> Answer:
+        status, headers, body, _ = fake.handle(request.method, request.url, dict(request.headers), request.body)
+        return Answer(status, body, headers)
+
+    return handle
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,15 @@ CASES = [
         "zulip",
         lambda: FakeZulip(validate=False, rate_limit=10**9).handle,
         lambda base: ({"site_url": base, "bot_email": BOT_EMAIL, "channel": CHANNEL}, {"api_key": API_KEY}),
+    ),
+    Case(
+        "nextcloud",
+        "nextcloud",
+        nextcloud_files,
+        lambda base: (
+            {"base_url": base, "username": USER, "root_folder": "Fieldhook/{tenant}"},
+            {"app_password": APP_PASSWORD},
+        ),
     ),
 ]
 

@@ -175,6 +175,7 @@ def serving(handler: Handler) -> Iterator[str]:
             self.wfile.write(answer.body)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+        do_MKCOL = do_PROPFIND = do_MOVE = _serve  # WebDAV
 
         def log_message(self, *args: Any) -> None:
             pass
