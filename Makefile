@@ -28,6 +28,9 @@ bench:
 	@scripts/test_services.sh
 	$(VENV_PY) -m bench.dispatch
 	$(VENV_PY) -m bench.isolation
+	$(VENV_PY) -m bench.engine
+	$(VENV_PY) -m bench.scale
+	$(VENV_PY) -m bench.connectors
 
 clean:
 	rm -rf var/broker var/static .pytest_cache .ruff_cache

@@ -220,11 +220,29 @@ HTTP_MAX_RESPONSE_BYTES = env.int("HTTP_MAX_RESPONSE_BYTES", default=64 * 1024)
 HTTP_DEADLINE_SECONDS = HTTP_CONNECT_TIMEOUT + HTTP_TIMEOUT
 # A receiver's Retry-After is honoured up to this many seconds; larger values, `inf` and far dates are capped.
 HTTP_RETRY_AFTER_MAX_SECONDS = env.float("HTTP_RETRY_AFTER_MAX_SECONDS", default=3600.0)
-# Delivery engine (see docs/integrations.md).
+# Delivery engine (see docs/integrations.md and docs/decisions/0010-batched-delivery.md).
 SYNC_CLAIM_SECONDS = env.float("SYNC_CLAIM_SECONDS", default=HTTP_CONNECT_TIMEOUT + HTTP_TIMEOUT + 30)
 SYNC_STRANDED_GRACE_SECONDS = env.float("SYNC_STRANDED_GRACE_SECONDS", default=60.0)
-SYNC_SWEEP_BATCH_SIZE = env.int("SYNC_SWEEP_BATCH_SIZE", default=500)
 SYNC_RETRY_COUNTDOWN_MAX_SECONDS = env.float("SYNC_RETRY_COUNTDOWN_MAX_SECONDS", default=300.0)
+# A worker claims up to SYNC_BATCH_SIZE due syncs at once, at most SYNC_BATCH_PER_INTEGRATION of
+# one integration (and of a rate-limited one what its limit allows in SYNC_RATE_WINDOW_SECONDS),
+# sends them on SYNC_SEND_THREADS threads with up to SYNC_LANES_PER_INTEGRATION at a time to one
+# integration (0 threads: one after another in the task itself), and claims more batches for
+# SYNC_DRAIN_SECONDS while any are due.
+SYNC_BATCH_SIZE = env.int("SYNC_BATCH_SIZE", default=100)
+SYNC_BATCH_PER_INTEGRATION = env.int("SYNC_BATCH_PER_INTEGRATION", default=100)
+SYNC_RATE_WINDOW_SECONDS = env.float("SYNC_RATE_WINDOW_SECONDS", default=2.0)
+SYNC_SEND_THREADS = env.int("SYNC_SEND_THREADS", default=8)
+SYNC_LANES_PER_INTEGRATION = env.int("SYNC_LANES_PER_INTEGRATION", default=2)
+SYNC_DRAIN_SECONDS = env.float("SYNC_DRAIN_SECONDS", default=30.0)
+# The beat sweep wakes at most this many workers at once for a backlog.
+SYNC_SWEEP_MAX_WAKEUPS = env.int("SYNC_SWEEP_MAX_WAKEUPS", default=16)
+# History: delivered events (their payloads hold customer data) and their attempts go after
+# SYNC_RETENTION_DAYS, failed ones after SYNC_FAILED_RETENTION_DAYS unless resolved sooner;
+# pending ones stay. Pruned daily, SYNC_PRUNE_BATCH_SIZE events at a time.
+SYNC_RETENTION_DAYS = env.int("SYNC_RETENTION_DAYS", default=30)
+SYNC_FAILED_RETENTION_DAYS = env.int("SYNC_FAILED_RETENTION_DAYS", default=90)
+SYNC_PRUNE_BATCH_SIZE = env.int("SYNC_PRUNE_BATCH_SIZE", default=1000)
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=30)
 # Work items per batch (one transaction, one task) when existing ones are sent to an integration.
 BACKFILL_BATCH_SIZE = env.int("BACKFILL_BATCH_SIZE", default=200)
@@ -232,9 +250,12 @@ BACKFILL_BATCH_SIZE = env.int("BACKFILL_BATCH_SIZE", default=200)
 # timeout); the hard one kills its process TASK_HARD_LIMIT_GRACE_SECONDS later. A delivery makes
 # at most 12 requests (a status change that reads the remote object first, each read tried three
 # times, plus a token refresh), each within HTTP_DEADLINE_SECONDS; polls are capped in pages, not in time.
-SYNC_TASK_SOFT_TIME_LIMIT = env.float("SYNC_TASK_SOFT_TIME_LIMIT", default=12 * HTTP_DEADLINE_SECONDS + 30)
+# A drain claims for SYNC_DRAIN_SECONDS, then waits for its last deliveries.
+SYNC_TASK_SOFT_TIME_LIMIT = env.float(
+    "SYNC_TASK_SOFT_TIME_LIMIT", default=SYNC_DRAIN_SECONDS + 12 * HTTP_DEADLINE_SECONDS + 30
+)
 POLL_TASK_SOFT_TIME_LIMIT = env.float("POLL_TASK_SOFT_TIME_LIMIT", default=600.0)
-# Every other task: fan-out, the sweep, pruning, scheduling polls.
+# Every other task: the sweep, pruning, scheduling polls.
 TASK_SOFT_TIME_LIMIT = env.float("TASK_SOFT_TIME_LIMIT", default=300.0)
 TASK_HARD_LIMIT_GRACE_SECONDS = env.float("TASK_HARD_LIMIT_GRACE_SECONDS", default=30.0)
 CELERY_TASK_SOFT_TIME_LIMIT = TASK_SOFT_TIME_LIMIT

@@ -8,6 +8,7 @@ when called, after `django_setup`.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import signal
 import statistics
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 import redis
+import requests
 from psycopg import sql
 
 if TYPE_CHECKING:
@@ -227,3 +229,40 @@ def webhook_integration(tenant: Tenant, name: str, url: str) -> TenantIntegratio
     return TenantIntegration.objects.create(
         tenant=tenant, name=name, integration_type="webhook", event_types=events, config=config
     )
+
+
+# --- The baseline ---------------------------------------------------------------------------
+
+BARE_WARMUP = 20
+
+
+def bare_client(url: str, body: bytes, count: int, start, results) -> None:
+    """The baseline: a plain requests.Session POST loop with keep-alive, same body, same receiver."""
+    session = requests.Session()
+    session.trust_env = False
+    for number in range(BARE_WARMUP + count):
+        if number == BARE_WARMUP:
+            start.wait(60)
+            started = time.time()  # wall clock: compared across processes
+        session.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=5).raise_for_status()
+    results.put((started, time.time()))
+
+
+def bare_rate(url: str, body: bytes, clients: int, total: int) -> float:
+    """Requests/second of `clients` processes sharing `total` requests."""
+    context = multiprocessing.get_context("spawn")
+    start, results, per_client = context.Barrier(clients), context.Queue(), total // clients
+    processes = [
+        context.Process(target=bare_client, args=(url, body, per_client, start, results)) for _ in range(clients)
+    ]
+    try:
+        for process in processes:
+            process.start()
+        spans = [results.get(timeout=120) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(10)
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+    return per_client * clients / (max(end for _, end in spans) - min(begin for begin, _ in spans))

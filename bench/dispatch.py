@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import requests
-
 from bench.common import (
     Receiver,
+    bare_rate,
     bench_env,
     broker_flush,
     celery_workers,
@@ -99,22 +97,22 @@ def create_latency(client: APIClient, body: dict, loaded: list[int], creates: in
 def create_profile(client: APIClient, body: dict, loaded: list[int], active: bool, runs: int = 20) -> tuple:
     """(queries, ms spent publishing on commit) per create, measured apart from the latency runs."""
     TenantIntegration.objects.filter(pk__in=loaded).update(is_active=active)
-    original, spent = dispatch.syncs_publish_new, []
+    original, spent = dispatch._wake_unless_queued, []
 
-    def timed_enqueue(**kwargs):
+    def timed_enqueue():
         started = time.perf_counter()
         try:
-            return original(**kwargs)
+            return original()
         finally:
             spent.append(time.perf_counter() - started)
 
-    dispatch.syncs_publish_new = timed_enqueue  # looked up at call time by the outbox's on-commit hook
+    dispatch._wake_unless_queued = timed_enqueue  # looked up when the outbox registers its on-commit hook
     try:
         with CaptureQueriesContext(connection) as queries:
             for _ in range(runs):
                 api_create(client, body)
     finally:
-        dispatch.syncs_publish_new = original
+        dispatch._wake_unless_queued = original
     return len(queries) / runs, sum(spent) * 1000 / runs
 
 
@@ -142,10 +140,10 @@ class Deliveries:
         return pk, stamp[0]
 
     def delivered(self, committed: dict[int, float]) -> tuple[list[float], float]:
-        """Waits for every event (webhook-id is the sync's event_id); returns the commit → received
+        """Waits for every event (webhook-id is its event's event_id); returns the commit → received
         ms per event and deliveries/s from the first commit to the last arrival."""
         syncs = IntegrationSync.objects.filter(integration=self.integration, object_id__in=committed)
-        event_ids = {pk: str(event_id) for pk, event_id in syncs.values_list("object_id", "event_id")}
+        event_ids = {pk: str(event_id) for pk, event_id in syncs.values_list("object_id", "event__event_id")}
         self.receiver.wait_for(event_ids.values(), timeout=30 + len(committed) / 5)
         arrived = {pk: self.receiver.arrivals[event_ids[pk]] for pk in committed}
         latencies = [(arrived[pk] - at) * 1000 for pk, at in committed.items()]
@@ -170,38 +168,6 @@ class Deliveries:
             transaction.on_commit(lambda: stamp.append(time.perf_counter()))
             pks = [self.create() for _ in range(events)]
         return self.delivered(dict.fromkeys(pks, stamp[0]))
-
-
-def bare_client(url: str, body: bytes, count: int, start, results) -> None:
-    """The baseline: a plain requests.Session POST loop with keep-alive, same body, same receiver."""
-    session = requests.Session()
-    session.trust_env = False
-    for number in range(WARMUP + count):
-        if number == WARMUP:
-            start.wait(60)
-            started = time.time()  # wall clock: compared across processes
-        session.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=5).raise_for_status()
-    results.put((started, time.time()))
-
-
-def bare_rate(url: str, body: bytes, clients: int, total: int) -> float:
-    """Requests/second of `clients` processes sharing `total` requests."""
-    context = multiprocessing.get_context("spawn")
-    start, results, per_client = context.Barrier(clients), context.Queue(), total // clients
-    processes = [
-        context.Process(target=bare_client, args=(url, body, per_client, start, results)) for _ in range(clients)
-    ]
-    try:
-        for process in processes:
-            process.start()
-        spans = [results.get(timeout=120) for _ in processes]
-    finally:
-        for process in processes:
-            process.join(10)
-            if process.is_alive():
-                process.terminate()
-                process.join(5)
-    return per_client * clients / (max(end for _, end in spans) - min(begin for begin, _ in spans))
 
 
 # --- Report and main --------------------------------------------------------------------

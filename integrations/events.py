@@ -16,8 +16,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from integrations import payloads, selectors
-from integrations.engine.outbox import integrations_subscribed, syncs_create_for_event
-from integrations.models import EventType, IntegrationSync, TenantIntegration
+from integrations.engine.outbox import event_record, integrations_subscribed
+from integrations.models import EventType, IntegrationEvent, IntegrationSync, TenantIntegration
 from workitems.models import OPEN_STATUSES, WorkItem
 from workitems.selectors import workitems_for_tenant
 
@@ -87,14 +87,19 @@ def _emit(workitem: WorkItem, event_type: str, changes: dict | None) -> None:
 
 def _event_write(
     workitem: WorkItem, event_type: str, changes: dict | None, integrations: list[TenantIntegration]
-) -> list[IntegrationSync]:
+) -> IntegrationEvent | None:
     """One event of the work item, through the outbox, to these integrations."""
     if not integrations:
-        return []
+        return None
     event_id = str(uuid.uuid4())
     payload = payloads.event_payload(event_type=event_type, event_id=event_id, workitem=workitem, changes=changes)
-    return syncs_create_for_event(
-        obj=workitem, event_type=event_type, payload=payload, event_id=event_id, integrations=integrations
+    return event_record(
+        obj=workitem,
+        tenant_id=workitem.tenant_id,
+        event_type=event_type,
+        payload=payload,
+        event_id=event_id,
+        integrations=integrations,
     )
 
 
@@ -122,8 +127,7 @@ def workitem_send_current_state(*, workitem: WorkItem, integration: TenantIntegr
         event_type, changes = EventType.WORKITEM_CREATED, None
     if event_type not in integration.event_types:
         raise EventNotSubscribed(integration, event_type)
-    (sync,) = _event_write(workitem, event_type, changes, [integration])
-    return sync
+    return _event_write(workitem, event_type, changes, [integration]).syncs.get()
 
 
 @dataclass(frozen=True)

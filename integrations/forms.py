@@ -54,6 +54,9 @@ class TenantIntegrationForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.generated_secrets: dict[str, str] = {}
+        if "status_conflict_policy" in self.fields:
+            # Left out of a POST (a script, an older page), the policy stays what it was.
+            self.fields["status_conflict_policy"].required = False
         if self.connector is None:
             return
         stored_config = self.instance.config or {}
@@ -69,6 +72,9 @@ class TenantIntegrationForm(forms.ModelForm):
                 field.initial = stored_config[spec.name]
             elif spec.name in defaults:
                 field.initial = defaults[spec.name]
+
+    def clean_status_conflict_policy(self) -> str:
+        return self.cleaned_data["status_conflict_policy"] or self.instance.status_conflict_policy
 
     def validate_unique(self) -> None:
         """Django skips the (tenant, name) constraint when the tenant is read-only (a saved

@@ -1,8 +1,9 @@
 """Tenant integrations and the delivery outbox.
 
-An IntegrationSync row is written in the transaction that changes a work item (the
-outbox) and lives until its event reached the integration or finally failed. Every try
-is a SyncAttempt. ExternalLink remembers what the first delivery created remotely.
+An IntegrationEvent is written once per event, in the transaction that changes a work item,
+with a thin IntegrationSync per integration that wants it (the outbox); a sync lives until
+its event reached the integration or finally failed. Every try is a SyncAttempt.
+ExternalLink remembers what the first delivery created remotely.
 """
 
 import uuid
@@ -11,6 +12,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from integrations.connectors import integration_type_choices
 from integrations.crypto import SecretsUnreadable, secrets_decrypt, secrets_encrypt
@@ -25,6 +27,14 @@ class EventType(models.TextChoices):
 
 
 SUBSCRIBABLE_EVENTS = [EventType.WORKITEM_CREATED, EventType.WORKITEM_STATUS_CHANGED, EventType.WORKITEM_UPDATED]
+
+
+class StatusConflictPolicy(models.TextChoices):
+    """Which status stays when it changed on both sides since they last agreed (inbound/merge.py)."""
+
+    FIELDHOOK_WINS = "fieldhook_wins", "Fieldhook wins"
+    TOOL_WINS = "tool_wins", "The tool wins"
+    NEWER_WINS = "newer_wins", "The newer change wins"
 
 
 class TenantIntegration(models.Model):
@@ -59,6 +69,15 @@ class TenantIntegration(models.Model):
         validators=[MinValueValidator(0.001)],
         help_text="Most deliveries per second, shared by all workers. Empty: the default of the integration "
         "type (see its documentation; webhooks are unlimited).",
+    )
+    status_conflict_policy = models.CharField(
+        max_length=16,
+        choices=StatusConflictPolicy.choices,
+        default=StatusConflictPolicy.FIELDHOOK_WINS,
+        help_text="When a status was changed both here and in the tool since they last agreed. Fieldhook wins: "
+        "ours stays and is sent to the tool. The tool wins: the tool's status is taken. The newer change wins: "
+        "the later of the two, by their times (Fieldhook wins when the tool does not say when). Each conflict "
+        "is written down as a note on the work item.",
     )
     failing_since = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="Every delivery has failed since then."
@@ -95,21 +114,46 @@ class TenantIntegration(models.Model):
         self.secrets_encrypted = secrets_encrypt({k: v for k, v in values.items() if v not in (None, "", {})})
 
 
+class IntegrationEvent(models.Model):
+    """One thing that happened to a subject (a work item), stored once however many
+    integrations it goes to. Its payload holds customer data: it is pruned after
+    SYNC_RETENTION_DAYS once delivered (see the engine's sweep)."""
+
+    event_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, help_text="Stable id of the event; sent as webhook-id."
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    event_type = models.CharField(max_length=40, choices=EventType.choices)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, db_index=False)
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    payload = models.JSONField(help_text="The event as it was when it happened.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["content_type", "object_id", "-created_at"], name="event_subject_history_idx")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
+
+
 class IntegrationSync(models.Model):
+    """One event on its way to one integration: status, attempts, the claim, the result."""
+
     class Status(models.TextChoices):
         PENDING = "pending", "⚠ Pending"
         SYNCED = "synced", "✓ Synced"
         FAILED = "failed", "✗ Failed"
 
-    # Both foreign keys are served by composite indexes below (and the unique constraint),
-    # so they get no index of their own: fewer indexes to update on every outbox insert.
+    # Both served by the unique constraint and the indexes below, so no index of their own:
+    # fewer indexes to update per outbox row.
+    event = models.ForeignKey(IntegrationEvent, on_delete=models.CASCADE, related_name="syncs", db_index=False)
     integration = models.ForeignKey(TenantIntegration, on_delete=models.CASCADE, related_name="syncs", db_index=False)
+    # The event's subject, copied: the per-object order is decided on pending syncs alone, by one index.
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, db_index=False)
     object_id = models.PositiveBigIntegerField()
     content_object = GenericForeignKey("content_type", "object_id")
-    event_type = models.CharField(max_length=40, choices=EventType.choices)
-    event_id = models.UUIDField(default=uuid.uuid4, help_text="Stable id of the event; sent as webhook-id.")
-    payload = models.JSONField(help_text="The event as it was when it happened.")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Attempts in the current round.")
     next_attempt_at = models.DateTimeField(help_text="When the next attempt is due (pending syncs).")
@@ -120,28 +164,34 @@ class IntegrationSync(models.Model):
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     external_id = models.CharField(max_length=255, blank=True)
     external_url = models.URLField(max_length=2000, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     synced_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["integration", "event_id"], name="unique_event_per_integration")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "integration"], name="unique_sync_per_event_and_integration")
+        ]
         indexes = [
-            # The sweep: pending syncs by due time (partial, so it stays small).
-            models.Index(fields=["next_attempt_at"], name="sync_pending_due_idx", condition=models.Q(status="pending")),
+            # Claims and the sweep: pending syncs per integration by due time (partial, so it stays
+            # small whatever the history; the claim is carried so the sweep reads the index only).
+            models.Index(
+                fields=["integration", "next_attempt_at"],
+                name="sync_pending_due_idx",
+                condition=models.Q(status="pending"),
+                include=["claimed_until"],
+            ),
             # Ordering: earlier pending syncs of the same object to the same integration.
             models.Index(
                 fields=["integration", "content_type", "object_id", "id"],
                 name="sync_object_order_idx",
                 condition=models.Q(status="pending"),
             ),
-            models.Index(fields=["content_type", "object_id", "-created_at"], name="sync_object_history_idx"),
-            models.Index(fields=["status", "-created_at"], name="sync_status_created_idx"),
         ]
-        ordering = ["-created_at", "-id"]
+        ordering = ["-id"]
 
     def __str__(self) -> str:
-        return f"{self.event_type} → {self.integration} ({self.status})"
+        return f"Sync {self.pk} → {self.integration} ({self.status})"
 
 
 class SyncAttempt(models.Model):
@@ -164,7 +214,8 @@ class SyncAttempt(models.Model):
 
 
 class ExternalLink(models.Model):
-    """The remote object (ticket, issue, message, folder) an integration created for one of ours."""
+    """The remote object (ticket, issue, message, folder) an integration created for one of ours,
+    and for kinds that report statuses back, what the three-way status merge needs."""
 
     integration = models.ForeignKey(TenantIntegration, on_delete=models.CASCADE, related_name="links")
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
@@ -183,6 +234,21 @@ class ExternalLink(models.Model):
         blank=True,
         help_text="Newest version of the remote object the tool reported (e.g. its lock version); a "
         "replayed older update is ignored.",
+    )
+    base_status = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The Fieldhook status both sides last agreed on; a status that arrives from the tool is "
+        "compared with it to tell who changed what. Empty: not known yet.",
+    )
+    last_remote_status = models.CharField(
+        max_length=255, blank=True, help_text="The tool's own status name, as Fieldhook last saw it."
+    )
+    last_remote_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When that status was set in the tool, by the tool's clock (when Fieldhook first saw it, if "
+        "the tool does not say).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

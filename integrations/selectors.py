@@ -1,7 +1,6 @@
 """Read-side queries on integrations and syncs; every one names its tenant.
 
-Every query on syncs lives here, so that when event data moves from the sync row to its
-event row only this module (and the serializers' `source=` paths) change.
+Every query on syncs lives here; a sync's event data (type, id, payload) is on its event row.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from collections.abc import Iterable
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Case, F, QuerySet, When
-from django.utils import timezone
 
 from integrations.models import EventType, ExternalLink, IntegrationSync, TenantIntegration
 from tenants.models import Tenant
@@ -24,11 +22,26 @@ def integrations_for_tenant(*, tenant: Tenant) -> QuerySet[TenantIntegration]:
 
 def syncs_for_workitem(*, workitem: WorkItem) -> QuerySet[IntegrationSync]:
     """The sync history of one work item, newest first, with its integration."""
+    return (
+        IntegrationSync.objects.filter(
+            integration__tenant_id=workitem.tenant_id,
+            event__content_type=ContentType.objects.get_for_model(WorkItem),
+            event__object_id=workitem.pk,
+        )
+        .select_related("integration", "event")
+        .order_by("-created_at", "-id")
+    )
+
+
+def status_syncs_pending(*, integration: TenantIntegration, workitem: WorkItem) -> bool:
+    """Whether a status change of the work item is still on its way to the integration."""
     return IntegrationSync.objects.filter(
-        integration__tenant_id=workitem.tenant_id,
+        integration=integration,
         content_type=ContentType.objects.get_for_model(WorkItem),
         object_id=workitem.pk,
-    ).select_related("integration")
+        event__event_type=EventType.WORKITEM_STATUS_CHANGED,
+        status=IntegrationSync.Status.PENDING,
+    ).exists()
 
 
 def syncs_for_tenant(*, tenant: Tenant) -> QuerySet[IntegrationSync]:
@@ -36,7 +49,7 @@ def syncs_for_tenant(*, tenant: Tenant) -> QuerySet[IntegrationSync]:
     attempts and `workitem_id` (None when the subject is not a work item, e.g. a test event)."""
     return (
         IntegrationSync.objects.filter(integration__tenant=tenant)
-        .select_related("integration")
+        .select_related("integration", "event")
         .prefetch_related("attempt_log")
         .annotate(workitem_id=Case(When(content_type=ContentType.objects.get_for_model(WorkItem), then=F("object_id"))))
         .order_by("-created_at", "-id")
@@ -62,7 +75,7 @@ def syncs_filter(
     if integration is not None:
         syncs = syncs.filter(integration_id=integration)
     if event_type:
-        syncs = syncs.filter(event_type__in=list(event_type))
+        syncs = syncs.filter(event__event_type__in=list(event_type))
     if workitem is not None:
         syncs = syncs.filter(content_type=ContentType.objects.get_for_model(WorkItem), object_id=workitem)
     if created_after is not None:
@@ -70,14 +83,6 @@ def syncs_filter(
     if created_before is not None:
         syncs = syncs.filter(created_at__lt=created_before)
     return syncs
-
-
-def sync_ids_due(*, integration: TenantIntegration, limit: int) -> list[int]:
-    """Ids of the integration's pending syncs that are due now, oldest first, at most `limit`."""
-    due = IntegrationSync.objects.filter(
-        integration=integration, status=IntegrationSync.Status.PENDING, next_attempt_at__lte=timezone.now()
-    )
-    return list(due.order_by("id").values_list("id", flat=True)[:limit])
 
 
 def workitem_ids_known_to(*, integration: TenantIntegration, workitem_ids: Iterable[int]) -> set[int]:
@@ -91,7 +96,7 @@ def workitem_ids_known_to(*, integration: TenantIntegration, workitem_ids: Itera
         integration=integration,
         content_type=content_type,
         object_id__in=ids,
-        event_type=EventType.WORKITEM_CREATED,
+        event__event_type=EventType.WORKITEM_CREATED,
         status__in=[IntegrationSync.Status.PENDING, IntegrationSync.Status.SYNCED],
     )
     return set(linked.values_list("object_id", flat=True)) | set(created.values_list("object_id", flat=True))

@@ -8,17 +8,16 @@ import datetime
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations import events, payloads, selectors
+from integrations import events, payloads
 from integrations.connectors import registry
 from integrations.connectors.errors import ConnectorError
 from integrations.crypto import SecretsUnreadable
 from integrations.engine import dispatch, resilience
-from integrations.engine.outbox import syncs_create_for_event
+from integrations.engine.outbox import event_record
 from integrations.engine.policy import scrub, secret_strings
 from integrations.models import EventType, IntegrationSync, TenantIntegration
 
@@ -28,39 +27,38 @@ Pending = IntegrationSync.Status.PENDING
 def integration_resilience_reset(*, integration: TenantIntegration) -> int:
     """An operator says the receiver is fine again: close its circuit breaker, clear a
     rate-limit pause (a 429's Retry-After), and send its waiting syncs now instead of when
-    those told them to wait. Returns how many syncs were brought forward."""
+    those told them to wait. Returns how many syncs are due now."""
     resilience.circuit_reset(integration)
     resilience.rate_limit_reset(integration)
     now = timezone.now()
     with transaction.atomic():
         waiting = IntegrationSync.objects.filter(
-            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-            integration=integration,
-            status=Pending,
-            next_attempt_at__gt=now,
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), integration=integration, status=Pending
         )
-        ids = list(waiting.order_by("id").values_list("id", flat=True))
-        IntegrationSync.objects.filter(id__in=ids).update(next_attempt_at=now)
-        # The first batch goes at once; the sweep finds the rest, now due.
-        transaction.on_commit(lambda: dispatch.syncs_enqueue(sync_ids=ids[: settings.SYNC_SWEEP_BATCH_SIZE]))
-    return len(ids)
+        waiting.filter(next_attempt_at__gt=now).update(next_attempt_at=now)
+        due = waiting.count()
+        if due:
+            dispatch.wake_after_commit()
+    return due
 
 
 def integration_send_test_event(*, integration: TenantIntegration) -> IntegrationSync:
-    """Queue a sample event through the normal outbox (the admin's 'Send test event')."""
+    """Queue a sample event through the normal outbox (the admin's 'Send test event'); its
+    subject is the integration itself."""
     event_id = str(uuid.uuid4())
     payload = payloads.integration_test_payload(
         event_id=event_id, tenant=integration.tenant, integration_name=integration.name
     )
     with transaction.atomic():
-        (sync,) = syncs_create_for_event(
+        event = event_record(
             obj=integration,
+            tenant_id=integration.tenant_id,
             event_type=EventType.INTEGRATION_TEST,
             payload=payload,
             event_id=event_id,
             integrations=[integration],
         )
-    return sync
+    return event.syncs.get()
 
 
 def integration_connector(*, integration: TenantIntegration):
@@ -122,14 +120,12 @@ def integration_pause(*, integration: TenantIntegration, reason: str) -> TenantI
 
 
 def integration_resume(*, integration: TenantIntegration, backfill: bool = False) -> TenantIntegration:
-    """Deliver again: waiting syncs that are due go now (the first batch at once, the sweep
-    takes the rest); with `backfill`, open work items it has not received follow."""
+    """Deliver again: a worker is woken for the waiting syncs that are due; with `backfill`, open work items it has not received follow."""
     integration.is_active = True
     integration_clear_pause(integration=integration)
     with transaction.atomic():
         integration.save(update_fields=["is_active", "failing_since", "paused_reason", "updated_at"])
-        ids = selectors.sync_ids_due(integration=integration, limit=settings.SYNC_SWEEP_BATCH_SIZE)
-        transaction.on_commit(lambda: dispatch.syncs_enqueue(sync_ids=ids))
+        dispatch.wake_after_commit()
         if backfill:
             integration_backfill_start(integration=integration)
     return integration

@@ -14,7 +14,7 @@ from celery import shared_task
 from django.conf import settings
 
 from integrations import services
-from integrations.engine import delivery, dispatch, sweep
+from integrations.engine import delivery, sweep
 from integrations.inbound import polling
 
 
@@ -28,23 +28,15 @@ LIMITS = time_limits(settings.TASK_SOFT_TIME_LIMIT)
 
 
 @shared_task(
-    name="integrations.tasks.send_integration_webhook",
+    name="integrations.tasks.deliver_due",
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
     **DELIVERY_LIMITS,
 )
-def deliver_sync(sync_id: int) -> str:
-    """Deliver one IntegrationSync through its integration's connector."""
-    return delivery.sync_deliver(sync_id=sync_id)
-
-
-@shared_task(
-    name="integrations.tasks.fan_out_syncs", acks_late=True, reject_on_worker_lost=True, ignore_result=True, **LIMITS
-)
-def fan_out_syncs(sync_ids: list[int]) -> int:
-    """One event to several integrations: one delivery task per sync."""
-    return dispatch.syncs_enqueue(sync_ids=sync_ids)
+def deliver_due() -> int:
+    """Deliver what is due, batch after batch, until nothing is (a wake-up carries no ids)."""
+    return delivery.syncs_drain()
 
 
 @shared_task(name="integrations.tasks.retry_failed_syncs", ignore_result=True, **LIMITS)
@@ -57,6 +49,12 @@ def requeue_due_syncs() -> int:
 def prune_sync_attempts() -> int:
     """Beat, daily: drop attempt rows older than SYNC_ATTEMPT_RETENTION_DAYS."""
     return sweep.sync_attempts_prune()
+
+
+@shared_task(name="integrations.tasks.prune_events", ignore_result=True, **LIMITS)
+def prune_events() -> int:
+    """Beat, daily: drop delivered events (payloads hold customer data) past SYNC_RETENTION_DAYS."""
+    return sweep.events_prune()
 
 
 @shared_task(name="integrations.tasks.poll_integrations", ignore_result=True, **LIMITS)

@@ -1,7 +1,7 @@
 """Idempotency-Key on API writes: the first answer is kept per (tenant, user, key) and replayed.
 
 The key's row is inserted in the transaction that runs the write and stores its answer, so the
-row, the write and the answer commit together or not at all (decision 0009). A retry that
+row, the write and the answer commit together or not at all (decision 0011). A retry that
 arrives while the first request still runs waits on the row's unique index (PostgreSQL blocks
 the second insert until the first transaction ends), then replays the answer; after
 IDEMPOTENCY_WAIT_SECONDS it gets a 409 instead.

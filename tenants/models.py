@@ -44,7 +44,7 @@ class Membership(models.Model):
 
 class IdempotencyKey(models.Model):
     """The first answer to an API write sent with an `Idempotency-Key` header, replayed to the
-    retries of that write (tenants/idempotency.py; docs/decisions/0009-idempotency-keys.md)."""
+    retries of that write (tenants/idempotency.py; docs/decisions/0011-idempotency-keys.md)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

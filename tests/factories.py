@@ -4,8 +4,10 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
-from integrations.models import SUBSCRIBABLE_EVENTS, TenantIntegration
+from integrations.models import SUBSCRIBABLE_EVENTS, EventType, IntegrationEvent, IntegrationSync, TenantIntegration
 from tenants.models import Membership, Tenant
 from workitems import services
 from workitems.models import Customer, CustomerAsset, DropoffPoint, WorkItem
@@ -102,3 +104,39 @@ class TenantIntegrationFactory(factory.django.DjangoModelFactory):
             integration.secrets = extracted
             if create:
                 integration.save(update_fields=["secrets_encrypted"])
+
+
+def syncs_made(
+    integration: TenantIntegration,
+    *,
+    count: int = 1,
+    subject=None,
+    event_type: str = EventType.WORKITEM_CREATED,
+    **fields,
+) -> list[IntegrationSync]:
+    """`count` events, each with a sync to `integration` holding `fields` (status,
+    next_attempt_at…): two bulk inserts, however many. The events are about `subject`, or by
+    default each about a work item of its own (ids only: no rows), so none waits for another."""
+    content_type = ContentType.objects.get_for_model(subject or WorkItem)
+    object_ids = (
+        [subject.pk] * count
+        if subject
+        else range(10**9 + integration.pk * 10**6, 10**9 + integration.pk * 10**6 + count)
+    )
+    events = IntegrationEvent.objects.bulk_create(
+        IntegrationEvent(
+            tenant_id=integration.tenant_id,
+            event_type=event_type,
+            content_type=content_type,
+            object_id=object_id,
+            payload={},
+        )
+        for object_id in object_ids
+    )
+    fields.setdefault("next_attempt_at", timezone.now())
+    return IntegrationSync.objects.bulk_create(
+        IntegrationSync(
+            event=event, integration=integration, content_type=content_type, object_id=event.object_id, **fields
+        )
+        for event in events
+    )

@@ -39,7 +39,7 @@ class WorkItemAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["customer", "technician", "tenant"]
     search_fields = ["reference_id", "description", "customer__name"]
     date_hierarchy = "created_date"
-    readonly_fields = ["reference_id", "updated_at"]
+    readonly_fields = ["reference_id", "status_changed_at", "updated_at"]
     inlines = [WorkItemNoteInline]
     fieldsets = [
         (None, {"fields": ["tenant", "reference_id", "description", "status", "type", "priority"]}),
@@ -47,7 +47,19 @@ class WorkItemAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "People and things",
             {"fields": ["customer", "customer_asset", "owner", "technician", "dropoff_point", "intake_method"]},
         ),
-        ("Dates and money", {"fields": ["created_date", "due_date", "estimated_price", "final_price", "updated_at"]}),
+        (
+            "Dates and money",
+            {
+                "fields": [
+                    "created_date",
+                    "due_date",
+                    "estimated_price",
+                    "final_price",
+                    "status_changed_at",
+                    "updated_at",
+                ]
+            },
+        ),
         ("Comments", {"fields": ["comments"]}),
     ]
 
@@ -58,6 +70,8 @@ class WorkItemAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: WorkItem, form, change: bool) -> None:
         if not change:
             obj.reference_id = services.reference_id_allocate(tenant=obj.tenant)
+        elif "status" in form.changed_data:
+            services.workitem_status_stamp(workitem=obj, previous_status=form.initial["status"])
         super().save_model(request, obj, form, change)
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:

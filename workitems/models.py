@@ -109,6 +109,11 @@ class WorkItem(TenantOwned):
     )
     description = models.TextField()
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.NEW)
+    status_changed_at = models.DateTimeField(
+        default=timezone.now,
+        editable=False,
+        help_text="When the status last changed in Fieldhook (a conflict with a tool can be settled by time).",
+    )
     type = models.CharField(max_length=32, choices=Type.choices, default=Type.CHARGEABLE_REPAIR)
     priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.STANDARD)
     created_date = models.DateTimeField(default=timezone.now)

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from tenants.models import Tenant
 from workitems.models import WorkItem, WorkItemNote, WorkItemSequence
@@ -36,11 +37,20 @@ def workitem_create(*, tenant: Tenant, **fields: Any) -> WorkItem:
 @transaction.atomic
 def workitem_update(*, workitem: WorkItem, **changes: Any) -> WorkItem:
     """Apply changes (status included) and save; the integration signals see old vs new values."""
+    previous_status = workitem.status
     for field, value in changes.items():
         setattr(workitem, field, value)
+    workitem_status_stamp(workitem=workitem, previous_status=previous_status)
     workitem.full_clean()
     workitem.save()
     return workitem
+
+
+def workitem_status_stamp(*, workitem: WorkItem, previous_status: str) -> None:
+    """Remember when the status changed (before the save that changes it): a tool's conflicting
+    status can then be settled by which change is newer."""
+    if workitem.status != previous_status:
+        workitem.status_changed_at = timezone.now()
 
 
 def workitem_delete(*, workitem: WorkItem) -> None:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from integrations import events, selectors, services
 from integrations.auth import views as auth_views
 from integrations.connectors import registry
-from integrations.connectors.base import Capability
+from integrations.connectors.base import Capability, Connector
 from integrations.connectors.errors import ConnectorError
 from integrations.crypto import SecretsUnreadable
 from integrations.engine import resilience
@@ -52,7 +52,7 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "tenant__name"]
     readonly_fields = [
         "uuid", "created_at", "updated_at", "circuit", "failing_since", "paused_reason",
-        "connection", "last_polled_at", "last_poll_result",
+        "connection", "last_polled_at", "last_poll_result", "linked_objects",
     ]  # fmt: skip
     actions = ["send_test_event", "test_connection", "reset_circuit"]
     change_form_template = "admin/integrations/tenantintegration/change_form.html"
@@ -87,6 +87,8 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                     },
                 )
             )
+            if connector.reports_statuses():
+                fieldsets.append(self._statuses_fieldset(connector))
         else:
             fieldsets.append(
                 ("Settings", {"fields": [], "description": "Choose an integration type to see its settings."})
@@ -94,11 +96,20 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         fieldsets.append(("Delivery", {"fields": ["max_attempts", "retry_backoff_seconds", "rate_limit_per_second"]}))
         if obj:
             health = ["circuit", "failing_since", "paused_reason"]
+            if obj.integration_type in registry and registry.get(obj.integration_type).uses_external_links:
+                health.append("linked_objects")
             if obj.integration_type in pollable_kinds():
                 health += ["last_polled_at", "last_poll_result"]
             fieldsets.append(("Health", {"fields": health}))
             fieldsets.append(("Identity", {"fields": ["uuid", "created_at", "updated_at"], "classes": ["collapse"]}))
         return fieldsets
+
+    def _statuses_fieldset(self, connector: type[Connector]) -> tuple[str, dict]:
+        description = (
+            f"A status changed both here and in {connector.label} since they last agreed is a conflict; the "
+            "policy decides which one stays, and a note on the work item records both."
+        )
+        return f"Statuses from {connector.label}", {"fields": ["status_conflict_policy"], "description": description}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TenantIntegration]:
         pending = Count("syncs", filter=Q(syncs__status=IntegrationSync.Status.PENDING))
@@ -142,7 +153,7 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                     request,
                     format_html(
                         "{} of {} queued for {} — <a href='{}'>follow sync #{}</a>.{}",
-                        sync.event_type,
+                        sync.event.event_type,
                         workitem.reference_id,
                         integration,
                         url,
@@ -259,6 +270,15 @@ class TenantIntegrationAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             return services.integration_connector(integration=obj).connection_state() or "—"
         except (ConnectorError, SecretsUnreadable, ValueError):
             return "—"
+
+    @admin.display(description="Linked")
+    def linked_objects(self, obj: TenantIntegration | None) -> str:
+        """How many of our objects are linked to the tool's; the list shows each link's statuses."""
+        if obj is None or obj.pk is None or obj.integration_type not in registry:
+            return "—"
+        count, noun = obj.links.count(), registry.get(obj.integration_type).remote_noun
+        url = reverse("admin:integrations_externallink_changelist") + f"?integration__id__exact={obj.pk}"
+        return format_html("<a href='{}'>{} {}{}</a>", url, count, noun, "" if count == 1 else "s")
 
     @admin.display(description="Circuit breaker")
     def circuit(self, obj: TenantIntegration) -> str:

@@ -11,9 +11,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html
 
+from integrations.admin.display import object_link
 from integrations.admin.sync_health import sync_health
 from integrations.engine import sweep
 from integrations.models import IntegrationSync, SyncAttempt, TenantIntegration
@@ -57,14 +58,14 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     ]
     list_filter = [
         "status",
-        "event_type",
+        "event__event_type",
         "integration__integration_type",
         ("integration", admin.RelatedOnlyFieldListFilter),
         ("integration__tenant", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["external_id"]
     search_help_text = "Search by work item reference (RMA-12), event id or external id."
-    list_select_related = ["integration__tenant", "content_type"]
+    list_select_related = ["integration__tenant", "content_type", "event"]
     date_hierarchy = "created_at"
     actions = ["retry_now", "replay"]
     inlines = [SyncAttemptInline]
@@ -115,12 +116,12 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
         term = search_term.strip()
         try:
-            return queryset.filter(event_id=uuid.UUID(term)), False
+            return queryset.filter(event__event_id=uuid.UUID(term)), False
         except ValueError:
             pass
         workitem_ids = WorkItem.objects.filter(reference_id__iexact=term).values("id")
         by_reference = queryset.filter(
-            content_type=ContentType.objects.get_for_model(WorkItem), object_id__in=workitem_ids
+            event__content_type=ContentType.objects.get_for_model(WorkItem), event__object_id__in=workitem_ids
         )
         if term and by_reference.exists():
             return by_reference, False
@@ -130,17 +131,21 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def status_label(self, obj: IntegrationSync) -> str:
         return obj.get_status_display()
 
+    @admin.display(description="Event", ordering="event__event_type")
+    def event_type(self, obj: IntegrationSync) -> str:
+        return obj.event.get_event_type_display()
+
+    @admin.display(description="Event id (webhook-id)")
+    def event_id(self, obj: IntegrationSync) -> str:
+        return str(obj.event.event_id)
+
     @admin.display(description="Tenant", ordering="integration__tenant__name")
     def tenant(self, obj: IntegrationSync):
         return obj.integration.tenant
 
     @admin.display(description="Object")
     def workitem_link(self, obj: IntegrationSync) -> str:
-        target = obj.content_object
-        if isinstance(target, WorkItem):
-            url = reverse("admin:workitems_workitem_change", args=[target.pk])
-            return format_html("<a href='{}'>{}</a>", url, target.reference_id)
-        return str(target) if target else f"{obj.content_type.model} #{obj.object_id} (deleted)"
+        return object_link(obj.content_object, obj.content_type, obj.object_id)
 
     @admin.display(description="Next attempt", ordering="next_attempt_at")
     def next_attempt(self, obj: IntegrationSync):
@@ -153,7 +158,7 @@ class IntegrationSyncAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Payload")
     def pretty_payload(self, obj: IntegrationSync) -> str:
-        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(obj.payload, indent=2))
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(obj.event.payload, indent=2))
 
     @admin.action(description="Retry now (failed or pending)")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[IntegrationSync]) -> None:

@@ -1,8 +1,6 @@
 """API representations of integrations, syncs and event types.
 
-Event data (type, id, payload, subject) is read through the fields marked below, so that when
-it moves from the sync row to its event row only their `source=` paths change (and
-integrations/selectors.py).
+A sync's event data (type, id, payload) is read from its event row (`source="event.…"`).
 """
 
 from __future__ import annotations
@@ -28,9 +26,8 @@ class IntegrationSummarySerializer(serializers.Serializer):
 
 class IntegrationSyncSerializer(serializers.ModelSerializer):
     integration = IntegrationSummarySerializer(read_only=True)
-    # Event data (see the module docstring).
-    event_type = serializers.ChoiceField(choices=EventType.choices, read_only=True)
-    event_id = serializers.UUIDField(read_only=True)
+    event_type = serializers.ChoiceField(source="event.event_type", choices=EventType.choices, read_only=True)
+    event_id = serializers.UUIDField(source="event.event_id", read_only=True)
 
     class Meta:
         model = IntegrationSync
@@ -71,7 +68,7 @@ class SyncAttemptSerializer(serializers.ModelSerializer):
 class SyncSerializer(IntegrationSyncSerializer):
     """A sync with the work item it is about and every recorded attempt."""
 
-    # Event data (see the module docstring); annotated by selectors.syncs_for_tenant.
+    # Annotated by selectors.syncs_for_tenant.
     workitem = serializers.IntegerField(
         source="workitem_id", read_only=True, allow_null=True, help_text="The work item's id; null for a test event."
     )
@@ -85,7 +82,7 @@ class SyncSerializer(IntegrationSyncSerializer):
 class SyncDetailSerializer(SyncSerializer):
     """A sync with the payload it sends (the event as it was when it happened)."""
 
-    payload = serializers.JSONField(read_only=True)  # Event data (see the module docstring).
+    payload = serializers.JSONField(source="event.payload", read_only=True)
 
     class Meta(SyncSerializer.Meta):
         fields = [*SyncSerializer.Meta.fields, "payload"]

@@ -10,6 +10,7 @@ integration's encrypted secrets as `oauth_access_token`, `oauth_refresh_token` a
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import secrets
 import time
@@ -42,33 +43,27 @@ def authorization_url(
     *, endpoints: OAuthEndpoints, client_id: str, redirect_uri: str, state: str, code_challenge: str
 ) -> str:
     """Where the user's browser goes to approve the application."""
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": endpoints.scope,
-            "state": state,
-            "code_challenge": code_challenge,
-            "code_challenge_method": "S256",
-        }
-    )
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": endpoints.scope,
+        "state": state,
+    }
+    if endpoints.pkce:
+        params |= {"code_challenge": code_challenge, "code_challenge_method": "S256"}
+    query = urlencode(params)
     separator = "&" if "?" in endpoints.authorize_url else "?"
     return f"{endpoints.authorize_url}{separator}{query}"
 
 
 def code_exchange(*, connector: Connector, code: str, redirect_uri: str, code_verifier: str) -> dict[str, Any]:
     """Trade an authorization code for tokens (secrets layout)."""
-    response = _token_request(
-        connector,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": code_verifier,
-        },
-    )
-    if _judged(response):
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if connector.oauth_endpoints().pkce:
+        form["code_verifier"] = code_verifier
+    response = _token_request(connector, form)
+    if _judged(connector, response):
         raise ConnectorError(
             f"{connector.label} refused the authorization code{_oauth_error(response)}; "
             "check the OAuth client id, secret and redirect URI, then connect again.",
@@ -97,6 +92,22 @@ def access_token(connector: Connector) -> str:
     return token
 
 
+def connection_state(connector: Connector) -> str:
+    """What the admin shows about a kind's OAuth connection: whether it is connected, as whom,
+    and until when its token is valid."""
+    stored = connector.secrets
+    if not stored.get("oauth_access_token") and not stored.get("oauth_refresh_token"):
+        return f"OAuth: not connected — use 'Connect to {connector.label}'"
+    expires_at = float(stored.get("oauth_expires_at") or 0)
+    if expires_at and expires_at <= time.time():
+        return "OAuth: token expired — it will be refreshed on the next delivery"
+    who = stored.get("oauth_connected_as") or connector.config.oauth_connected_as or "an unknown user"
+    if not expires_at:
+        return f"OAuth: connected as {who}, token without an expiry date"
+    until = datetime.datetime.fromtimestamp(expires_at, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"OAuth: connected as {who}, token valid until {until}"
+
+
 def tokens_refresh(connector: Connector) -> str:
     """Trade the refresh token for new tokens, store them (encrypted), return the access token."""
     stored = connector.secrets
@@ -111,7 +122,7 @@ def tokens_refresh(connector: Connector) -> str:
     response = _token_request(connector, {"grant_type": "refresh_token", "refresh_token": refresh_token})
     # RFC 6749 §5.2: a 4xx from the token endpoint (invalid_grant: revoked or expired, invalid_client)
     # judges the credentials, so only a new authorization helps. 408 and 429 are not judgements.
-    if _judged(response):
+    if _judged(connector, response):
         # Servers that rotate refresh tokens refuse one another worker just spent: its tokens are
         # stored by now, so use them instead of failing.
         current = connector.stored_secrets()
@@ -131,7 +142,14 @@ def tokens_refresh(connector: Connector) -> str:
     return tokens["oauth_access_token"]
 
 
-def _judged(response: HttpResponse) -> bool:
+def _judged(connector: Connector, response: HttpResponse) -> bool:
+    """Whether the token endpoint refused the code or refresh token: a 4xx other than 408 and
+    429, or a 2xx the connector reads as a refusal (its tool answers errors with HTTP 200)."""
+    if 200 <= response.status_code < 300:
+        try:
+            return bool(connector.oauth_token_refusal(response.json()))
+        except ConnectorError:  # not JSON: `_tokens` reports it
+            return False
     return 400 <= response.status_code < 500 and response.status_code not in (408, 429)
 
 

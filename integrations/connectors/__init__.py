@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 KINDS: dict[str, str] = {
     "webhook": "integrations.connectors.webhook.connector.WebhookConnector",
     "openproject": "integrations.connectors.openproject.connector.OpenProjectConnector",
+    "nextcloud": "integrations.connectors.nextcloud.connector.NextcloudConnector",
+    "slack": "integrations.connectors.slack.connector.SlackConnector",
+    "zulip": "integrations.connectors.zulip.connector.ZulipConnector",
 }
 
 

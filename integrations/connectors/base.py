@@ -95,11 +95,37 @@ class RemoteStatus:
 
 
 @dataclass(frozen=True)
+class StatusCommand:
+    """A person in the tool asks, by its reference id, to set a work item's status (a chat
+    command): no linked object needed, but only the integration's own tenant is searched."""
+
+    reference_id: str  # e.g. "RMA-123"
+    status: str  # as the person wrote it; the connector's local_status_for maps it
+    by: str  # who asked, as the tool names them (written into the work item's note)
+
+
+@dataclass(frozen=True)
 class InboundCall:
-    """What a verified inbound webhook asks of us: a remote status, or nothing (`ignored`)."""
+    """What a verified inbound webhook asks of us: a remote status, a status command, or
+    nothing (`ignored`)."""
 
     status: RemoteStatus | None = None
+    command: StatusCommand | None = None
     ignored: str = ""  # why nothing is to be done, e.g. "action 'project:created'"
+    # For a call that needs nothing done, what to tell the person who made it, when the tool
+    # shows our answer (a chat bot's help, or why a command could not be read).
+    reply: str = ""
+
+
+@dataclass(frozen=True)
+class InboundOutcome:
+    """What an inbound call did, for the connector to word the answer (`inbound_reply`)."""
+
+    result: str  # an integrations.inbound.services.Outcome value, or "ignored"
+    status: str = ""  # a command's Fieldhook status (once mapped)
+    previous: str = ""  # the work item's status before the command
+    url: str = ""  # the work item in Fieldhook, when one was found
+    problem: str = ""  # why the work item refused the change ("invalid")
 
 
 class InboundRejected(Exception):
@@ -113,6 +139,9 @@ class OAuthEndpoints:
     authorize_url: str
     token_url: str
     scope: str
+    # Whether the tool takes PKCE (RFC 7636). Off for a tool where PKCE makes an app a public
+    # client (a separate app setting) and a confidential client must not send it.
+    pkce: bool = True
 
 
 # --- The connector --------------------------------------------------------------------------
@@ -176,6 +205,12 @@ class Connector:
         return cleaned
 
     @classmethod
+    def reports_statuses(cls) -> bool:
+        """Whether the tool tells us its statuses (by poll or webhook): for such kinds a status
+        that arrives goes through the three-way merge (integrations/inbound/merge.py)."""
+        return bool(cls.capabilities & {Capability.POLLS, Capability.RECEIVES_WEBHOOKS})
+
+    @classmethod
     def describe_remote(cls, external_id: str) -> str:
         return cls.remote_object_name.format(id=external_id)
 
@@ -209,6 +244,10 @@ class Connector:
         """What a verified call's JSON asks of us; InboundRejected when it cannot be read."""
         raise NotImplementedError
 
+    def inbound_reply(self, call: InboundCall, outcome: InboundOutcome) -> dict[str, Any]:
+        """The JSON answer to an inbound call (a chat tool posts it back to the person who asked)."""
+        return {"result": outcome.result}
+
     # --- OAUTH2 ---
 
     def oauth_endpoints(self) -> OAuthEndpoints:
@@ -225,6 +264,11 @@ class Connector:
     def oauth_account_name(self, access_token: str) -> str:
         """Whom a fresh access token acts for, or '' when the tool does not say."""
         raise NotImplementedError
+
+    def oauth_token_refusal(self, body: Any) -> str:
+        """The error a token endpoint reports in a 2xx answer's body, for a tool that refuses a
+        code or a refresh token with HTTP 200 instead of RFC 6749's 400; '' when it is no refusal."""
+        return ""
 
     # --- CONNECTION_STATE ---
 

@@ -36,6 +36,16 @@ def local_date(iso: str) -> str:
     return timezone.localtime(moment).date().isoformat() if timezone.is_aware(moment) else moment.date().isoformat()
 
 
+def one_line(text: Any) -> str:
+    """Text for a title or a topic: whitespace and line breaks collapsed to single spaces."""
+    return " ".join(str(text or "").split())
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` within `limit` characters, an ellipsis marking a cut (for tools' length limits)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def field_label(field: str) -> str:
     return field.replace("_", " ").capitalize()
 
@@ -70,3 +80,20 @@ def change_lines(changes: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
         (field_label(field), display(change.get("old"))[:CHANGE_CHARS], display(change.get("new"))[:CHANGE_CHARS])
         for field, change in changes.items()
     ]
+
+
+CLOSING_STATUSES = frozenset({"Closed", "Cancelled"})  # the work item statuses that end the work
+
+
+def closes(payload: dict[str, Any]) -> bool:
+    """Whether the event moved the work item into a closing status (chat kinds mark the thread done)."""
+    status = (payload.get("changes") or {}).get("status") or {}
+    return status.get("new") in CLOSING_STATUSES
+
+
+def event_time(payload: dict[str, Any]) -> float | None:
+    """When the event happened (its payload's ISO timestamp) as a Unix time, or None."""
+    try:
+        return datetime.datetime.fromisoformat(str(payload.get("timestamp")).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

@@ -1,342 +1,424 @@
-"""The delivery engine: the only code that writes sync status, attempts and errors.
+"""The delivery engine: claim a batch of due syncs in one statement, send them over the pooled
+session (several at a time, a few lanes per integration), record every outcome in one short
+transaction — see decisions 0005 and 0010. No transaction is open while a request is.
 
-Claim (a short locked transaction), deliver (the connector, outside any transaction),
-record (a second short transaction) — see docs/decisions/0005-claim-deliver-record.md.
+A worker drains: it claims batch after batch while syncs are due, overlapping batches so that
+one slow receiver ties up only its own lanes, never the worker.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import logging
+import os
 import random
+import threading
 import time
-from dataclasses import dataclass
-from enum import StrEnum
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import connections
 from django.utils import timezone
 
-from integrations.connectors import registry
-from integrations.connectors.base import DeliveryResult, Event, ExternalRef, RateLimitHint
+from integrations.connectors.base import Connector, Event, ExternalRef
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.crypto import SecretsUnreadable
 from integrations.engine import dispatch, metrics, resilience
-from integrations.engine.claims import claim_kept
-from integrations.engine.policy import retry_delay_seconds, scrub, secret_strings
+from integrations.engine.claim import DUE_EARLY_SECONDS, Claimed, syncs_claim
+from integrations.engine.claims import KeptClaim
+from integrations.engine.record import Attempted, Deferred, Recorded, batch_record
 from integrations.engine.resilience import CircuitState
-from integrations.models import ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
+from integrations.engine.verdicts import DeliveryVerdict
+from integrations.models import IntegrationSync, TenantIntegration
 from integrations.services import integration_connector
-from workitems.models import WorkItem, WorkItemNote
-from workitems.services import workitem_note_create
 
 logger = logging.getLogger("integrations.delivery")
 Pending = IntegrationSync.Status.PENDING
+PARTIAL_RECORD_SECONDS = 1.0  # a long batch records what it has done at least this often
 
 
-class DeliveryVerdict(StrEnum):
-    """What one delivery task did. The values are logged and are the `outcome` label of the
-    delivery metrics: keep them."""
-
-    SYNCED = "synced"
-    RETRY_SCHEDULED = "retry_scheduled"
-    FAILED = "failed"
-    # Nothing was sent and no attempt spent:
-    LOCKED_OR_GONE = "locked_or_gone"  # another worker holds the row lock, or the sync was deleted
-    ALREADY_DONE = "already_done"
-    IN_FLIGHT = "in_flight"  # claimed by a live worker
-    NOT_DUE = "not_due"
-    INTEGRATION_INACTIVE = "integration_inactive"
-    WAITING_FOR_EARLIER_EVENT = "waiting_for_earlier_event"
-    CIRCUIT_OPEN = "circuit_open"
-    CONCURRENCY_LIMITED = "concurrency_limited"
-    RATE_LIMITED = "rate_limited"
-    GONE = "gone"  # deleted while its connector ran
+# --- Sending, lane by lane ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Outcome:
-    result: DeliveryResult | None = None
-    error: ConnectorError | None = None
+@dataclass
+class Batch:
+    """One claimed batch: its claim, what happened to each sync so far, its running lanes."""
+
+    claim: KeptClaim
+    integrations: dict[int, TenantIntegration]
+    attempted: list[Attempted] = field(default_factory=list)
+    deferred: list[Deferred] = field(default_factory=list)
+    lanes: list[concurrent.futures.Future] = field(default_factory=list)
+    held: dict[int, tuple[DeliveryVerdict, float]] = field(default_factory=dict)  # integration → why, until
+    succeeded: set[int] = field(default_factory=set)  # integrations with a success not yet told the breaker
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def done(self) -> bool:
+        return all(lane.done() for lane in self.lanes)
+
+    def take(self) -> tuple[list[Attempted], list[Deferred]]:
+        """The outcomes gathered so far, handed to the recorder once."""
+        with self.lock:
+            attempted, deferred = self.attempted, self.deferred
+            self.attempted, self.deferred = [], []
+        return attempted, deferred
+
+    def hold(self, integration_id: int, verdict: DeliveryVerdict, seconds: float) -> None:
+        """The rest of this integration's syncs in the batch wait (its circuit opened, it was paused)."""
+        with self.lock:
+            self.held[integration_id] = (verdict, time.time() + seconds)
+
+    def holding(self, integration_id: int) -> tuple[DeliveryVerdict, float] | None:
+        with self.lock:
+            held = self.held.get(integration_id)
+        return (held[0], max(0.0, held[1] - time.time())) if held else None
+
+    def defer(self, claimed: Claimed, verdict: DeliveryVerdict, seconds: float) -> None:
+        with self.lock:
+            self.deferred.append(Deferred(claimed, verdict, seconds))
+
+
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_pid: int | None = None
+
+
+def _submit(work: Callable[[], None]) -> concurrent.futures.Future:
+    """Run `work` on the process's send pool, or right here when SYNC_SEND_THREADS is 0."""
+    global _pool, _pool_pid
+    if settings.SYNC_SEND_THREADS <= 0:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        _guarded(work)
+        future.set_result(None)
+        return future
+    if _pool is None or _pool_pid != os.getpid():  # a forked worker must not share its parent's threads
+        _pool = concurrent.futures.ThreadPoolExecutor(settings.SYNC_SEND_THREADS, thread_name_prefix="send")
+        _pool_pid = os.getpid()
+    return _pool.submit(_in_thread, work)
+
+
+def _in_thread(work: Callable[[], None]) -> None:
+    try:
+        _guarded(work)
+    finally:
+        connections.close_all()  # a connector that read the database used this thread's connection
+
+
+def _guarded(work: Callable[[], None]) -> None:
+    """A lane that breaks loses nothing: its unsent syncs stay claimed until the claim lapses."""
+    try:
+        work()
+    except Exception:
+        logger.exception("A delivery lane failed")
+
+
+def batch_start(claimed: list[Claimed], *, until: datetime.datetime) -> Batch:
+    """Start sending a batch claimed until `until`: per integration, its gates, then lanes."""
+    integrations = TenantIntegration.objects.in_bulk(sorted({item.integration_id for item in claimed}))
+    batch = Batch(KeptClaim([item.sync_id for item in claimed], until), integrations)
+    batch.claim.keep()
+    groups: dict[int, list[Claimed]] = {}
+    for item in claimed:
+        groups.setdefault(item.integration_id, []).append(item)
+    for integration_id, items in groups.items():
+        _group_start(batch, batch.integrations[integration_id], items)
+    return batch
+
+
+def _group_start(batch: Batch, integration: TenantIntegration, items: list[Claimed]) -> None:
+    """An open circuit parks the group (one wake-up per open window); a half-open one lets one
+    probe through; otherwise up to SYNC_LANES_PER_INTEGRATION lanes, each with a place in the
+    integration's bulkhead (INTEGRATION_MAX_IN_FLIGHT across workers)."""
+    circuit = resilience.circuit_allow(integration)
+    if circuit.state == CircuitState.OPEN:
+        wait = max(0.0, circuit.retry_at - time.time())
+        for item in items:
+            batch.defer(item, DeliveryVerdict.CIRCUIT_OPEN, wait)
+        if resilience.circuit_wakeup_claim(integration, seconds=wait):
+            dispatch.wake_later(delay=wait)
+        return
+    if _unlimited(integration) and (paused := resilience.rate_limit_wait(integration)):
+        for item in items:  # a receiver's Retry-After holds an unlimited integration too
+            batch.defer(item, DeliveryVerdict.RATE_LIMITED, paused + random.uniform(0, paused))  # noqa: S311 (spreads waiting syncs)
+        return
+    queue = deque(items)
+    if circuit.state == CircuitState.HALF_OPEN:
+        while len(queue) > 1:
+            batch.defer(queue.pop(), DeliveryVerdict.CIRCUIT_OPEN, min(5.0, settings.CIRCUIT_RECOVERY_SECONDS))
+        batch.lanes.append(_submit(lambda: _lane(batch, integration, queue, token=None, probing=True)))
+        return
+    lanes = 0
+    for number in range(min(settings.SYNC_LANES_PER_INTEGRATION, len(queue))):
+        token = f"{batch.claim.sync_ids[0]}:{integration.pk}:{number}"
+        if not resilience.inflight_acquire(integration, token):
+            break
+        batch.claim.hold_place(integration, token)
+        batch.lanes.append(_submit(lambda token=token: _lane(batch, integration, queue, token=token, probing=False)))
+        lanes += 1
+    if not lanes:
+        while queue:
+            batch.defer(queue.popleft(), DeliveryVerdict.CONCURRENCY_LIMITED, 0.05 + random.uniform(0, 0.25))  # noqa: S311 (jitter)
+
+
+def _lane(batch: Batch, integration: TenantIntegration, queue: deque, *, token: str | None, probing: bool) -> None:
+    """Send the group's syncs one after another until the queue is empty."""
+    connector: Connector | ConnectorError | None = None
+    rate = None if _unlimited(integration) else resilience.rate_per_second(integration)
+    try:
+        while True:
+            with batch.lock:
+                if not queue:
+                    return
+                claimed = queue.popleft()
+            held = batch.holding(integration.pk)
+            if held:
+                batch.defer(claimed, held[0], held[1])
+                continue
+            if rate and (wait := resilience.rate_limit_wait(integration)):
+                batch.defer(claimed, DeliveryVerdict.RATE_LIMITED, wait + random.uniform(0, wait))  # noqa: S311 (spreads waiting syncs)
+                continue
+            if connector is None:
+                connector = _connector(integration)
+            attempted = _send(connector, integration, claimed)
+            with batch.lock:
+                batch.attempted.append(attempted)
+            _learn(batch, integration, attempted, probing=probing)
+    finally:
+        if token is not None:
+            resilience.inflight_release(integration, token)
+
+
+def _unlimited(integration: TenantIntegration) -> bool:
+    """No rate limit of its own or its kind's (an unknown kind fails each sync in its lane)."""
+    try:
+        return resilience.rate_per_second(integration) is None
+    except ConnectorError:
+        return True
+
+
+def _connector(integration: TenantIntegration) -> Connector | ConnectorError:
+    try:
+        return integration_connector(integration=integration)
+    except ConnectorError as error:
+        return error
+    except SecretsUnreadable as exc:
+        return ConnectorError(str(exc), permanent=True, error_class=ErrorClass.CONFIG)
+
+
+def _send(connector: Connector | ConnectorError, integration: TenantIntegration, claimed: Claimed) -> Attempted:
+    """Run the connector for one sync; whatever goes wrong is an outcome, never lost."""
+    started_at, started = timezone.now(), time.perf_counter()
+    outcome = Attempted(claimed, started_at, 0.0)
+    if isinstance(connector, ConnectorError):
+        outcome.error = connector
+        return outcome
+    existing = None
+    if connector.uses_external_links and claimed.external_id is not None:
+        existing = ExternalRef(claimed.external_id, claimed.external_url, claimed.details)
+    event = Event(claimed.event_type, claimed.event_id, claimed.payload, existing, attempt=claimed.attempts + 1)
+    size, limit = len(event.body()), settings.INTEGRATIONS_MAX_PAYLOAD_BYTES
+    try:
+        if size > limit:
+            message = f"The event is {size} bytes, over the {limit}-byte limit (INTEGRATIONS_MAX_PAYLOAD_BYTES)."
+            raise ConnectorError(message, permanent=True, error_class=ErrorClass.PAYLOAD)
+        outcome.result = connector.deliver(event)
+    except ConnectorError as error:
+        outcome.error = error
+    except SecretsUnreadable as exc:
+        outcome.error = ConnectorError(str(exc), permanent=True, error_class=ErrorClass.CONFIG)
+    except SoftTimeLimitExceeded:
+        limit_seconds = settings.SYNC_TASK_SOFT_TIME_LIMIT
+        message = f"The delivery took longer than {limit_seconds:g} s (SYNC_TASK_SOFT_TIME_LIMIT) and was stopped."
+        outcome.error = ConnectorError(message, error_class=ErrorClass.TIMEOUT)
+    except Exception as exc:  # a bug in a connector must not lose the event: record it and retry
+        logger.exception("Connector %s crashed on sync %s", integration.integration_type, claimed.sync_id)
+        outcome.error = ConnectorError(f"Internal error: {type(exc).__name__}", error_class=ErrorClass.INTERNAL)
+    outcome.duration_seconds = time.perf_counter() - started
+    return outcome
+
+
+def _learn(batch: Batch, integration: TenantIntegration, attempted: Attempted, *, probing: bool) -> None:
+    """Tell the breaker and the rate limit at once what went wrong (so the rest of the batch
+    and other workers hold back); successes are told once per batch, probes at once."""
+    error, result = attempted.error, attempted.result
+    hint = (result or error).rate_limit
+    if error is None and not probing and not (hint and hint.exhausted):
+        with batch.lock:
+            batch.succeeded.add(integration.pk)
+        return
+    if resilience.outcome_record(integration, error=error, rate_limit=hint):
+        dispatch.wake_later(delay=0)  # the probe closed the circuit: what it parked may go now
+    circuit = resilience.circuit_state(integration)
+    if circuit.state == CircuitState.OPEN:
+        wait = max(0.0, circuit.retry_at - time.time())
+        batch.hold(integration.pk, DeliveryVerdict.CIRCUIT_OPEN, wait)
+    elif error is not None and error.error_class == ErrorClass.RATE_LIMITED and error.retry_after:
+        wait = min(error.retry_after, settings.HTTP_RETRY_AFTER_MAX_SECONDS)
+        batch.hold(integration.pk, DeliveryVerdict.RATE_LIMITED, wait)
+    elif hint and hint.exhausted:
+        wait = hint.reset_after
+        batch.hold(integration.pk, DeliveryVerdict.RATE_LIMITED, wait)
+    else:
+        return
+    # Claims leave the integration alone until then: one wake-up for when it may send again.
+    if circuit.state != CircuitState.OPEN or resilience.circuit_wakeup_claim(integration, seconds=wait):
+        dispatch.wake_later(delay=wait)
+
+
+# --- Recording -----------------------------------------------------------------------------------
+
+
+def batch_record_progress(batch: Batch, *, final: bool) -> Recorded:
+    """Record what the batch did so far (all of it when `final`), then what follows from it."""
+    attempted, deferred = batch.take()
+    with batch.claim.lock:
+        if final:
+            batch.claim.released = True
+        recorded = batch_record(
+            attempted=attempted,
+            deferred=deferred,
+            claimed_until=batch.claim.claimed_until,
+            integrations=batch.integrations,
+        )
+    if final:
+        for integration_id in batch.succeeded:
+            if resilience.outcome_record(batch.integrations[integration_id], error=None):
+                dispatch.wake_later(delay=0)
+    for seconds in {round(wait, 1) for wait in recorded.retries}:
+        dispatch.wake_later(delay=seconds)
+    for item in deferred:
+        if item.verdict != DeliveryVerdict.CIRCUIT_OPEN:  # a circuit's window has its one wake-up
+            dispatch.wake_later(delay=item.wait_seconds)
+    _observe(batch, attempted, deferred, recorded)
+    return recorded
+
+
+def _observe(batch: Batch, attempted: list[Attempted], deferred: list[Deferred], recorded: Recorded) -> None:
+    """One metrics round trip and one log line per delivery."""
+    observations = []
+    for item in [*attempted, *deferred]:
+        verdict = recorded.verdicts.get(item.claimed.sync_id, DeliveryVerdict.GONE)
+        integration = batch.integrations[item.claimed.integration_id]
+        duration = item.duration_seconds if isinstance(item, Attempted) else 0.0
+        observations.append(metrics.Observation(integration.integration_type, integration.pk, verdict, duration))
+        if isinstance(item, Attempted):
+            answer = item.result or item.error
+            logger.info(
+                "delivery tenant=%s integration=%s sync=%s event=%s attempt=%s outcome=%s status=%s duration_ms=%s",
+                integration.tenant_id,
+                integration.pk,
+                item.claimed.sync_id,
+                item.claimed.event_id,
+                item.claimed.attempts + 1,
+                verdict,
+                answer.status_code,
+                int(item.duration_seconds * 1000),
+            )
+    metrics.deliveries_observed(observations)
+
+
+# --- Draining, and one sync on its own -------------------------------------------------------------
+
+
+def syncs_drain() -> int:
+    """Deliver due syncs batch after batch until none is due; returns how many were claimed.
+
+    Claims stop after SYNC_DRAIN_SECONDS; what is still due then is handed to another wake-up.
+    A full batch invites another worker (one more wake-up), so a backlog spreads over all of them.
+    """
+    dispatch.wake_taken()
+    stop_claiming = time.monotonic() + settings.SYNC_DRAIN_SECONDS
+    threads = max(1, settings.SYNC_SEND_THREADS)
+    running: list[Batch] = []
+    claimed_total, exhausted = 0, False
+    try:
+        while True:
+            for batch in [batch for batch in running if batch.done()]:
+                batch_record_progress(batch, final=True)
+                running.remove(batch)
+                exhausted = False  # what it finished may have unblocked a later event of an object
+            busy = sum(not lane.done() for batch in running for lane in batch.lanes)
+            if not exhausted and busy < threads and time.monotonic() < stop_claiming:
+                claimed, until = _claim(limit=settings.SYNC_BATCH_SIZE)
+                if claimed:
+                    if len(claimed) == settings.SYNC_BATCH_SIZE and settings.SYNC_SEND_THREADS > 0:
+                        dispatch.wake_later(delay=0)
+                    running.append(batch_start(claimed, until=until))
+                    claimed_total += len(claimed)
+                    continue
+                exhausted = True
+            if not running:
+                break
+            _wait_for_a_lane(running)
+    finally:
+        for batch in running:  # a soft time limit: keep what is done; the rest's claims lapse
+            batch_record_progress(batch, final=True)
+    if not exhausted:
+        dispatch.wake_later(delay=0)
+    return claimed_total
+
+
+def _wait_for_a_lane(running: list[Batch]) -> None:
+    """Wait until a lane finishes; a batch still running after that records its progress."""
+    lanes = [lane for batch in running for lane in batch.lanes if not lane.done()]
+    if not lanes:
+        return
+    concurrent.futures.wait(lanes, timeout=PARTIAL_RECORD_SECONDS, return_when=concurrent.futures.FIRST_COMPLETED)
+    for batch in running:
+        if not batch.done():
+            batch_record_progress(batch, final=False)
+
+
+def _claim(*, limit: int, only: list[int] | None = None) -> tuple[list[Claimed], datetime.datetime]:
+    until = timezone.now() + datetime.timedelta(seconds=settings.SYNC_CLAIM_SECONDS)
+    blocked = [] if only is not None else resilience.blocked_integrations()
+    return syncs_claim(limit=limit, until=until, blocked=blocked, only=only), until
 
 
 def sync_deliver(*, sync_id: int) -> DeliveryVerdict:
-    """Deliver one sync if it is due and nobody else is delivering it; returns what happened."""
-    claimed = _sync_claim(sync_id)
-    if isinstance(claimed, DeliveryVerdict):
-        return claimed
-    sync, integration = claimed
-    started_at = timezone.now()
-    started = time.perf_counter()
-    with claim_kept(sync):
-        outcome = _run_connector(sync, integration)
-    duration = time.perf_counter() - started
-    verdict = _sync_record(sync.pk, outcome=outcome, started_at=started_at, duration_ms=int(duration * 1000))
-    metrics.delivery_observed(
-        kind=integration.integration_type, integration_id=integration.pk, outcome=verdict, duration_seconds=duration
-    )
-    return verdict
+    """Deliver this one sync now if it may go (due, unclaimed, first of its object, integration
+    active), through the same claim, gates and record as a batch; returns what happened."""
+    claimed, until = _claim(limit=1, only=[sync_id])
+    if not claimed:
+        return sync_not_claimed_because(sync_id=sync_id)
+    batch = batch_start(claimed, until=until)
+    concurrent.futures.wait(batch.lanes)
+    recorded = batch_record_progress(batch, final=True)
+    if recorded.finished and _pending_after(recorded.finished[0]):
+        dispatch.wake_later(delay=0)  # the next event of the same object waited for this one
+    return recorded.verdicts.get(sync_id, DeliveryVerdict.GONE)
 
 
-def _sync_claim(sync_id: int) -> tuple[IntegrationSync, TenantIntegration] | DeliveryVerdict:
-    """Lock the row briefly and mark it claimed, so the HTTP call runs outside any transaction."""
+def sync_not_claimed_because(*, sync_id: int) -> DeliveryVerdict:
+    """Why a sync was not claimed (for the one-sync path and its callers)."""
+    sync = IntegrationSync.objects.select_related("integration").filter(pk=sync_id).first()
     now = timezone.now()
-    with transaction.atomic():
-        sync = (
-            IntegrationSync.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("integration")
-            .filter(pk=sync_id)
-            .first()
-        )
-        if sync is None:
-            return DeliveryVerdict.LOCKED_OR_GONE
-        if sync.status != Pending:
-            return DeliveryVerdict.ALREADY_DONE
-        if sync.claimed_until and sync.claimed_until > now:
-            return DeliveryVerdict.IN_FLIGHT
-        if sync.next_attempt_at > now + datetime.timedelta(seconds=1):
-            return DeliveryVerdict.NOT_DUE
-        if not sync.integration.is_active:
-            return DeliveryVerdict.INTEGRATION_INACTIVE
-        if _earlier_pending(sync).exists():
-            return DeliveryVerdict.WAITING_FOR_EARLIER_EVENT
-        deferred = _defer_if_gated(sync)
-        if deferred:
-            return deferred
-        sync.claimed_until = now + datetime.timedelta(seconds=settings.SYNC_CLAIM_SECONDS)
-        sync.save(update_fields=["claimed_until", "updated_at"])
-    return sync, sync.integration
+    if sync is None:
+        return DeliveryVerdict.LOCKED_OR_GONE
+    if sync.status != Pending:
+        return DeliveryVerdict.ALREADY_DONE
+    if sync.claimed_until and sync.claimed_until >= now:
+        return DeliveryVerdict.IN_FLIGHT
+    if sync.next_attempt_at > now + datetime.timedelta(seconds=DUE_EARLY_SECONDS):
+        return DeliveryVerdict.NOT_DUE
+    if not sync.integration.is_active:
+        return DeliveryVerdict.INTEGRATION_INACTIVE
+    if _same_object_pending(sync).filter(id__lt=sync.pk).exists():
+        return DeliveryVerdict.WAITING_FOR_EARLIER_EVENT
+    return DeliveryVerdict.LOCKED_OR_GONE
 
 
-def _defer_if_gated(sync: IntegrationSync) -> DeliveryVerdict | None:
-    """An open circuit, a full bulkhead or an exhausted rate limit moves the sync to when it
-    may go, without an HTTP call and without spending an attempt; a worker never sleeps."""
-    integration = sync.integration
-    circuit = resilience.circuit_allow(integration)
-    if circuit.state == CircuitState.OPEN:
-        # Parked: one wake-up message per open window, not one per sync; the rest follow
-        # when the probe closes the circuit (or the sweep finds them due).
-        wait = max(0.0, circuit.retry_at - time.time())
-        _defer(sync, wait, enqueue=resilience.circuit_wakeup_claim(integration, seconds=wait))
-        return DeliveryVerdict.CIRCUIT_OPEN
-    probing = circuit.state == CircuitState.HALF_OPEN
-    if not probing and not resilience.inflight_acquire(integration, str(sync.pk)):
-        _defer(sync, 0.05 + random.uniform(0, 0.25), enqueue=True)  # noqa: S311 (jitter)
-        return DeliveryVerdict.CONCURRENCY_LIMITED
-    wait = resilience.rate_limit_wait(integration)
-    if wait:
-        resilience.inflight_release(integration, str(sync.pk))
-        _defer(sync, wait + random.uniform(0, wait), enqueue=True)  # noqa: S311 (spreads waiting syncs)
-        return DeliveryVerdict.RATE_LIMITED
-    return None
+def _pending_after(claimed: Claimed) -> bool:
+    return _same_object_pending(claimed).filter(id__gt=claimed.sync_id).exists()
 
 
-def _defer(sync: IntegrationSync, wait: float, *, enqueue: bool) -> None:
-    sync.next_attempt_at = timezone.now() + datetime.timedelta(seconds=wait)
-    sync.save(update_fields=["next_attempt_at", "updated_at"])
-    if enqueue:
-        dispatch.sync_enqueue_later(sync_id=sync.pk, delay=wait)
-
-
-def _earlier_pending(sync: IntegrationSync) -> QuerySet[IntegrationSync]:
+def _same_object_pending(item: Claimed | IntegrationSync):
     return IntegrationSync.objects.filter(
-        integration_id=sync.integration_id,
-        content_type_id=sync.content_type_id,
-        object_id=sync.object_id,
+        integration_id=item.integration_id,
+        content_type_id=item.content_type_id,
+        object_id=item.object_id,
         status=Pending,
-        id__lt=sync.pk,
-    )
-
-
-def _run_connector(sync: IntegrationSync, integration: TenantIntegration) -> Outcome:
-    try:
-        connector_class = registry.get(integration.integration_type)
-    except ConnectorError as error:
-        return Outcome(error=error)
-    link = (
-        ExternalLink.objects.filter(
-            integration=integration, content_type_id=sync.content_type_id, object_id=sync.object_id
-        ).first()
-        if connector_class.uses_external_links
-        else None
-    )
-    event = Event(
-        event_type=sync.event_type,
-        event_id=str(sync.event_id),
-        payload=sync.payload,
-        existing=ExternalRef(link.external_id, link.external_url, link.details) if link else None,
-        attempt=sync.attempts + 1,
-    )
-    size = len(event.body())
-    if size > settings.INTEGRATIONS_MAX_PAYLOAD_BYTES:
-        message = f"The event is {size} bytes, over the {settings.INTEGRATIONS_MAX_PAYLOAD_BYTES}-byte limit (INTEGRATIONS_MAX_PAYLOAD_BYTES)."
-        return Outcome(error=ConnectorError(message, permanent=True, error_class=ErrorClass.PAYLOAD))
-    try:
-        return Outcome(result=integration_connector(integration=integration).deliver(event))
-    except ConnectorError as error:
-        return Outcome(error=error)
-    except SecretsUnreadable as exc:
-        return Outcome(error=ConnectorError(str(exc), permanent=True, error_class=ErrorClass.CONFIG))
-    except SoftTimeLimitExceeded:
-        limit = settings.SYNC_TASK_SOFT_TIME_LIMIT
-        message = f"The delivery took longer than {limit:g} s (SYNC_TASK_SOFT_TIME_LIMIT) and was stopped."
-        return Outcome(error=ConnectorError(message, error_class=ErrorClass.TIMEOUT))
-    except Exception as exc:  # a bug in a connector must not lose the event: record it and retry
-        logger.exception("Connector %s crashed on sync %s", integration.integration_type, sync.pk)
-        return Outcome(error=ConnectorError(f"Internal error: {type(exc).__name__}", error_class=ErrorClass.INTERNAL))
-
-
-def _sync_record(sync_id: int, *, outcome: Outcome, started_at: datetime.datetime, duration_ms: int) -> DeliveryVerdict:
-    """Write the attempt and the sync's new state; schedule what comes next after commit."""
-    with transaction.atomic():
-        sync = IntegrationSync.objects.select_for_update().select_related("integration").filter(pk=sync_id).first()
-        if sync is None:
-            return DeliveryVerdict.GONE
-        integration = sync.integration
-        hidden = secret_strings(integration.secrets_or_empty())
-        sync.attempts += 1
-        sync.claimed_until = None
-        error = outcome.error
-        status_code = outcome.result.status_code if outcome.result else error.status_code
-        SyncAttempt.objects.create(
-            sync=sync,
-            number=sync.attempts,
-            started_at=started_at,
-            duration_ms=duration_ms,
-            succeeded=error is None,
-            status_code=status_code,
-            error_class=error.error_class if error else "",
-            error=scrub(error.message, hidden) if error else "",
-            response_excerpt=scrub((outcome.result or error).response_excerpt, hidden, cut=True)[:500],
-        )
-        sync.last_status_code = status_code
-        if error is None:
-            verdict = _mark_synced(sync, outcome.result)
-        elif error.permanent or sync.attempts >= integration.max_attempts:
-            verdict = _mark_failed(sync, scrub(error.message, hidden), permanent=error.permanent)
-        else:
-            verdict = _schedule_retry(sync, scrub(error.message, hidden), error.retry_after)
-        sync.save()
-        _track_integration_health(integration, failed=error is not None, last_error=sync.last_error)
-    _resilience_feedback(sync, error, (outcome.result or error).rate_limit)
-    _log_delivery(sync, verdict, duration_ms)
-    return verdict
-
-
-def _resilience_feedback(sync: IntegrationSync, error: ConnectorError | None, rate_limit: RateLimitHint | None) -> None:
-    integration = sync.integration
-    resilience.inflight_release(integration, str(sync.pk))
-    if resilience.outcome_record(integration, error=error, rate_limit=rate_limit):
-        _release_parked(integration)
-
-
-def _release_parked(integration: TenantIntegration) -> None:
-    """The circuit closed: send what waited for it now instead of at the next sweep."""
-    parked = IntegrationSync.objects.filter(
-        integration=integration, status=Pending, next_attempt_at__lte=timezone.now()
-    ).order_by("id")
-    dispatch.syncs_enqueue(sync_ids=list(parked.values_list("id", flat=True)[: settings.SYNC_SWEEP_BATCH_SIZE]))
-
-
-def _track_integration_health(integration: TenantIntegration, *, failed: bool, last_error: str) -> None:
-    """Remember since when every delivery failed; past AUTO_PAUSE_AFTER_HOURS, pause the
-    integration (its pending syncs wait and resume when it is re-activated)."""
-    now = timezone.now()
-    if not failed:
-        if integration.failing_since:
-            TenantIntegration.objects.filter(pk=integration.pk).update(failing_since=None)
-        return
-    if integration.failing_since is None:
-        TenantIntegration.objects.filter(pk=integration.pk, failing_since__isnull=True).update(failing_since=now)
-        return
-    if integration.is_active and now - integration.failing_since >= datetime.timedelta(
-        hours=settings.AUTO_PAUSE_AFTER_HOURS
-    ):
-        reason = (
-            f"Paused automatically on {now:%Y-%m-%d %H:%M} UTC: every delivery has failed since "
-            f"{integration.failing_since:%Y-%m-%d %H:%M} UTC. Last error: {last_error[:300]} "
-            "Fix the cause, then tick 'Is active' to resume; pending syncs are kept."
-        )
-        TenantIntegration.objects.filter(pk=integration.pk).update(is_active=False, paused_reason=reason)
-        logger.warning("integration paused tenant=%s integration=%s", integration.tenant_id, integration.pk)
-
-
-def _mark_synced(sync: IntegrationSync, result: DeliveryResult) -> DeliveryVerdict:
-    now = timezone.now()
-    sync.status = IntegrationSync.Status.SYNCED
-    sync.synced_at = now
-    sync.last_error = ""
-    if result.external_id:
-        sync.external_id, sync.external_url = result.external_id, result.external_url
-        remembered = {"external_id": result.external_id, "external_url": result.external_url}
-        if result.details:
-            remembered["details"] = result.details
-        ExternalLink.objects.update_or_create(
-            integration=sync.integration,
-            content_type_id=sync.content_type_id,
-            object_id=sync.object_id,
-            defaults=remembered,
-        )
-    where = f" ({sync.external_url or sync.external_id})" if sync.external_id else ""
-    _note(sync, f"Sent {sync.event_type} to {sync.integration.name}{where}.")
-    _after_commit_start_next(sync)
-    return DeliveryVerdict.SYNCED
-
-
-def _mark_failed(sync: IntegrationSync, message: str, *, permanent: bool) -> DeliveryVerdict:
-    sync.status = IntegrationSync.Status.FAILED
-    sync.last_error = message
-    why = "permanent error" if permanent else f"{sync.attempts} attempts"
-    _note(sync, f"Could not send {sync.event_type} to {sync.integration.name} ({why}): {message}")
-    _after_commit_start_next(sync)
-    return DeliveryVerdict.FAILED
-
-
-def _schedule_retry(sync: IntegrationSync, message: str, retry_after: float | None) -> DeliveryVerdict:
-    delay = retry_delay_seconds(
-        attempt=sync.attempts, base_seconds=sync.integration.retry_backoff_seconds, retry_after=retry_after
-    )
-    sync.last_error = message
-    sync.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
-    dispatch.sync_enqueue_later(sync_id=sync.pk, delay=delay)
-    return DeliveryVerdict.RETRY_SCHEDULED
-
-
-def _after_commit_start_next(sync: IntegrationSync) -> None:
-    """The next pending event of the same object to the same integration was waiting on this one."""
-    following = (
-        IntegrationSync.objects.filter(
-            integration_id=sync.integration_id,
-            content_type_id=sync.content_type_id,
-            object_id=sync.object_id,
-            status=Pending,
-            id__gt=sync.pk,
-        )
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
-    )
-    if following:
-        transaction.on_commit(lambda: dispatch.syncs_enqueue(sync_ids=[following]))
-
-
-def _note(sync: IntegrationSync, body: str) -> None:
-    target = sync.content_object
-    if isinstance(target, WorkItem):
-        workitem_note_create(workitem=target, body=body, kind=WorkItemNote.Kind.SYSTEM)
-
-
-def _log_delivery(sync: IntegrationSync, verdict: DeliveryVerdict, duration_ms: int) -> None:
-    logger.info(
-        "delivery tenant=%s integration=%s sync=%s event=%s attempt=%s outcome=%s status=%s duration_ms=%s",
-        sync.integration.tenant_id,
-        sync.integration_id,
-        sync.pk,
-        sync.event_id,
-        sync.attempts,
-        verdict,
-        sync.last_status_code,
-        duration_ms,
     )

@@ -1,54 +1,69 @@
 """The only module that touches Celery tasks: every message the engine sends starts here.
 
-Tasks call the engine, so the engine cannot import them at module level without a cycle;
-it imports `integrations.tasks` here only, when it sends (decision 0008). A broker outage is
-logged, not raised, for syncs: their rows are safe in the outbox and the sweep sends them.
+Messages carry no sync ids: each one wakes a worker that claims whatever is due (decision
+0010). A commit of events sends one; a retry or a deferral sends one for when it is due
+(coalesced to one per second); the sweep sends what a backlog needs. Tasks call the engine,
+so the engine imports `integrations.tasks` here only, when it sends (decision 0008). A
+broker outage is logged, not raised: the syncs are safe in the outbox and the sweep sends them.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+import math
+import time
 from types import ModuleType
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 logger = logging.getLogger("integrations.delivery")
+QUEUED_KEY = "fieldhook:wakeup:queued"
+QUEUED_SECONDS = 10  # a wake-up lost on the way stops holding commits back after this
 
 
-def syncs_enqueue(*, sync_ids: list[int], countdown: float | None = None) -> int:
-    """Hand syncs to Celery, one message each; returns how many were handed over."""
-    deliver_sync = _tasks().deliver_sync
-    for index, sync_id in enumerate(sync_ids):
-        if not _publish(deliver_sync, [sync_id], countdown, pending=len(sync_ids) - index):
-            return index
-    return len(sync_ids)
+def wake(*, countdown: float = 0.0) -> bool:
+    """Ask a worker to deliver what is due (in `countdown` seconds); False if the broker is down."""
+    if countdown > 0:
+        due_second = math.ceil(time.time() + countdown)
+        if not cache.add(f"fieldhook:wakeup:{due_second}", 1, timeout=math.ceil(countdown) + 60):
+            return True  # a wake-up for that second is on its way already
+    return _publish(_tasks().deliver_due, [], countdown or None)
 
 
-def syncs_publish_new(*, sync_ids: list[int]) -> None:
-    """On commit of an event: one message whatever the number of integrations listening; a
-    worker fans it out, so a request does not pay one broker round trip per integration."""
-    if len(sync_ids) == 1:
-        syncs_enqueue(sync_ids=sync_ids)
-    else:
-        _publish(_tasks().fan_out_syncs, [sync_ids], None, pending=len(sync_ids))
+def wake_after_commit() -> None:
+    """After commit, one wake-up however many events the transaction wrote (none if it rolls
+    back): while a wake-up is queued and no worker has started on it, commits add none — the
+    worker that starts on it claims after they committed, so it sees their events too."""
+    transaction.on_commit(_wake_unless_queued)
 
 
-def syncs_hand_over(*, sync_ids: list[int]) -> None:
-    """Many syncs at once (an operator's retry or replay): one fan-out message per
-    SYNC_SWEEP_BATCH_SIZE, so that the request pays a few broker round trips, not one per sync.
-    Those a broker outage leaves behind are pending and due: the sweep sends them."""
-    size = settings.SYNC_SWEEP_BATCH_SIZE
-    for start in range(0, len(sync_ids), size):
-        syncs_publish_new(sync_ids=sync_ids[start : start + size])
+def _wake_unless_queued() -> None:
+    if cache.add(QUEUED_KEY, 1, timeout=QUEUED_SECONDS) and not wake():
+        cache.delete(QUEUED_KEY)  # nothing went out: the next commit tries again
 
 
-def sync_enqueue_later(*, sync_id: int, delay: float) -> None:
-    """After commit, if the wait is short: it rides on a Celery countdown. Long waits are left
-    to the beat sweep, so that workers do not hold hours-long ETA messages."""
+def wake_taken() -> None:
+    """A worker starts on a wake-up: later commits must send their own."""
+    cache.delete(QUEUED_KEY)
+
+
+def wake_later(*, delay: float) -> None:
+    """After commit, a wake-up for when something becomes due. Waits longer than
+    SYNC_RETRY_COUNTDOWN_MAX_SECONDS are left to the beat sweep, so that workers do not hold
+    hours-long ETA messages."""
     if delay <= settings.SYNC_RETRY_COUNTDOWN_MAX_SECONDS:
-        transaction.on_commit(lambda: syncs_enqueue(sync_ids=[sync_id], countdown=delay))
+        transaction.on_commit(lambda: wake(countdown=max(0.0, delay)))
+
+
+def wake_workers(*, count: int) -> int:
+    """Up to `count` wake-ups at once (the sweep, an operator's retry); returns how many went out."""
+    for sent in range(count):
+        if not wake():
+            return sent
+    return count
 
 
 def polls_enqueue(*, integration_ids: list[int]) -> None:
@@ -81,11 +96,11 @@ def integration_backfill_enqueue(
     return True
 
 
-def _publish(task, args: list, countdown: float | None, *, pending: int) -> bool:
+def _publish(task, args: list, countdown: float | None) -> bool:
     try:
         task.apply_async(args=args, countdown=countdown)
     except Exception as exc:
-        logger.warning("Broker unavailable (%s: %s); %d sync(s) left for the sweep", type(exc).__name__, exc, pending)
+        logger.warning("Broker unavailable (%s: %s); the sweep will send what is due", type(exc).__name__, exc)
         return False
     return True
 

@@ -1,6 +1,7 @@
-"""Prometheus metrics: delivery counters shared by every worker, and gauges read from the database.
+"""Prometheus metrics: delivery and status-conflict counters shared by every worker, and gauges read
+from the database.
 
-Workers run in many processes on many machines, so `delivery_observed` adds to hashes in
+Workers run in many processes on many machines, so `deliveries_observed` adds to hashes in
 Redis (REDIS_URL) and `metrics_registry` reads them back at scrape time (the /metrics view
 is integrations/views.py). Without REDIS_URL
 (embedded mode) the counts live in the recording process only: /metrics then shows what
@@ -15,6 +16,7 @@ import math
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 
 import redis
@@ -43,7 +45,7 @@ DEFAULT_KEY_PREFIX = "fieldhook:metrics"
 
 def _keys() -> dict[str, str]:
     prefix = getattr(settings, "METRICS_KEY_PREFIX", DEFAULT_KEY_PREFIX)
-    return {name: f"{prefix}:{name}" for name in ("deliveries", "duration_buckets", "duration_sum")}
+    return {name: f"{prefix}:{name}" for name in ("deliveries", "duration_buckets", "duration_sum", "conflicts")}
 
 
 @cache
@@ -111,24 +113,43 @@ def _snapshot() -> dict[str, dict[str, float]] | None:
 # --- Recording ------------------------------------------------------------------------------
 
 
-def delivery_observed(*, kind: str, integration_id: int, outcome: str, duration_seconds: float) -> None:
-    """Count one delivery task by its outcome (a DeliveryVerdict: "synced", "retry_scheduled", ...) and its latency.
+@dataclass(frozen=True)
+class Observation:
+    """One delivery attempt (or deferral) as the metrics count it."""
+
+    kind: str
+    integration_id: int
+    outcome: str  # a DeliveryVerdict: "synced", "retry_scheduled", ...
+    duration_seconds: float
+
+
+def deliveries_observed(observations: list[Observation]) -> None:
+    """Count deliveries by outcome and their latency, a whole batch in one round trip.
 
     Never raises: a metrics outage must not turn a delivered event into a failed one.
     """
-    duration = max(0.0, float(duration_seconds))
-    upper = next(bound for bound in DURATION_BUCKETS if duration <= bound)
-    keys = _keys()
+    keys, increments = _keys(), []
+    for seen in observations:
+        duration = max(0.0, float(seen.duration_seconds))
+        upper = next(bound for bound in DURATION_BUCKETS if duration <= bound)
+        increments += [
+            (keys["deliveries"], f"{seen.kind}|{seen.integration_id}|{seen.outcome}", 1),
+            (keys["duration_buckets"], f"{seen.kind}|{floatToGoString(upper)}", 1),
+            (keys["duration_sum"], seen.kind, duration),
+        ]
     try:
-        _add(
-            [
-                (keys["deliveries"], f"{kind}|{integration_id}|{outcome}", 1),
-                (keys["duration_buckets"], f"{kind}|{floatToGoString(upper)}", 1),
-                (keys["duration_sum"], kind, duration),
-            ]
-        )
+        _add(increments)
     except Exception:  # any failure of the store (down, timeout, bad URL) is only worth a debug line
         logger.debug("Could not record delivery metrics", exc_info=True)
+
+
+def status_conflict_observed(*, kind: str, resolution: str) -> None:
+    """Count one status conflict (changed both in Fieldhook and in the tool) by how it was
+    settled (a Winner: "fieldhook_wins" or "tool_wins"). Never raises, as above."""
+    try:
+        _add([(_keys()["conflicts"], f"{kind}|{resolution}", 1)])
+    except Exception:  # the store being down must not undo the merge
+        logger.debug("Could not record conflict metrics", exc_info=True)
 
 
 # --- Reading, at scrape time ----------------------------------------------------------------
@@ -145,6 +166,7 @@ class FieldhookCollector(Collector):
         if snapshot is not None:
             yield _deliveries(snapshot["deliveries"])
             yield _durations(snapshot["duration_buckets"], snapshot["duration_sum"])
+            yield _conflicts(snapshot["conflicts"])
         yield _pending_syncs()
         yield _integrations()
         circuits = _circuits()
@@ -159,6 +181,17 @@ def _deliveries(counts: dict[str, float]) -> CounterMetricFamily:
     for field, value in sorted(counts.items()):
         kind, integration_id, outcome = field.rsplit("|", 2)
         family.add_metric([kind, integration_id, outcome], value)
+    return family
+
+
+def _conflicts(counts: dict[str, float]) -> CounterMetricFamily:
+    family = CounterMetricFamily(
+        "fieldhook_status_conflicts",
+        "Statuses changed both in Fieldhook and in the tool since they last agreed, by who won.",
+        labels=["kind", "resolution"],
+    )
+    for field, value in sorted(counts.items()):
+        family.add_metric(field.rsplit("|", 1), value)
     return family
 
 

@@ -88,12 +88,16 @@ def circuit_record(integration: TenantIntegration, *, error_class: str | None) -
         state = store.get_many([failures_key, open_key])
         if state:
             store.delete_many([failures_key, open_key, probe_key])
+        if open_key in state:
+            _unblock(CIRCUIT_BLOCKS, integration)
         return open_key in state
     store.add(failures_key, 0, timeout=STATE_TTL)
     failures = store.incr(failures_key)
     if failures >= settings.CIRCUIT_FAILURE_THRESHOLD:
-        store.set(open_key, time.time() + settings.CIRCUIT_RECOVERY_SECONDS, timeout=STATE_TTL)
+        open_until = time.time() + settings.CIRCUIT_RECOVERY_SECONDS
+        store.set(open_key, open_until, timeout=STATE_TTL)
         store.delete(probe_key)
+        _block(CIRCUIT_BLOCKS, integration, until=open_until)
         if failures == settings.CIRCUIT_FAILURE_THRESHOLD:
             logger.warning("circuit opened integration=%s failures=%s", integration.pk, failures)
     return False
@@ -114,6 +118,7 @@ def outcome_record(
 
 def circuit_reset(integration: TenantIntegration) -> None:
     caches["default"].delete_many(list(_keys(integration)))
+    _unblock(CIRCUIT_BLOCKS, integration)
 
 
 def circuit_wakeup_claim(integration: TenantIntegration, *, seconds: float) -> bool:
@@ -289,6 +294,7 @@ def rate_limit_pause(integration: TenantIntegration, seconds: float) -> None:
         return
     seconds = min(seconds, settings.HTTP_RETRY_AFTER_MAX_SECONDS)
     now, key = time.time(), _rate_key(integration)
+    _block(PAUSE_BLOCKS, integration, until=now + seconds)
     client = _redis()
     if client is not None:
         client.eval(PENALTY_SCRIPT, 1, key, now + seconds, now)
@@ -300,9 +306,53 @@ def rate_limit_pause(integration: TenantIntegration, seconds: float) -> None:
 def rate_limit_reset(integration: TenantIntegration) -> None:
     """Forget the integration's rate-limit state, a receiver's pause included (operator reset)."""
     key = _rate_key(integration)
+    _unblock(PAUSE_BLOCKS, integration)
     client = _redis()
     if client is not None:
         client.delete(key)
         return
     with _local_lock:
         _local_tat.pop(key, None)
+
+
+# --- Integrations a claim leaves out ------------------------------------------------------
+
+# Sorted sets of integration ids scored by when they may send again: an open circuit, and a
+# receiver's pause (Retry-After, a spent quota). The batched claim skips them.
+CIRCUIT_BLOCKS = "fieldhook:blocked:circuit"
+PAUSE_BLOCKS = "fieldhook:blocked:pause"
+_local_blocks: dict[str, dict[int, float]] = {CIRCUIT_BLOCKS: {}, PAUSE_BLOCKS: {}}
+
+
+def _block(key: str, integration: TenantIntegration, *, until: float) -> None:
+    client = _redis()
+    if client is not None:
+        client.zadd(key, {str(integration.pk): until}, gt=True)
+        client.expire(key, STATE_TTL)
+        return
+    with _local_lock:
+        blocks = _local_blocks[key]
+        blocks[integration.pk] = max(blocks.get(integration.pk, 0.0), until)
+
+
+def _unblock(key: str, integration: TenantIntegration) -> None:
+    client = _redis()
+    if client is not None:
+        client.zrem(key, str(integration.pk))
+        return
+    with _local_lock:
+        _local_blocks[key].pop(integration.pk, None)
+
+
+def blocked_integrations() -> list[int]:
+    """Integrations that may not send now: the claim leaves their syncs alone (one round trip)."""
+    now = time.time()
+    client = _redis()
+    if client is not None:
+        with client.pipeline(transaction=False) as pipe:
+            for key in (CIRCUIT_BLOCKS, PAUSE_BLOCKS):
+                pipe.zrangebyscore(key, now, "+inf")
+            found = pipe.execute()
+        return sorted({int(member) for members in found for member in members})
+    with _local_lock:
+        return sorted({pk for blocks in _local_blocks.values() for pk, until in blocks.items() if until > now})

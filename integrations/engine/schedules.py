@@ -14,6 +14,7 @@ from app.schedules import Schedule, schedules_sync, schedules_sync_after_migrate
 SCHEDULES = (
     Schedule("Fieldhook: retry due and stranded syncs", "integrations.tasks.retry_failed_syncs", 60),
     Schedule("Fieldhook: prune old sync attempts", "integrations.tasks.prune_sync_attempts", 24 * 3600),
+    Schedule("Fieldhook: prune delivered events", "integrations.tasks.prune_events", 24 * 3600),
     Schedule("Fieldhook: poll integrations for status changes", "integrations.tasks.poll_integrations", 60),
 )
 

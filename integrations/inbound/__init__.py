@@ -1,2 +1,2 @@
-"""Inbound changes: signed webhooks and polling that update work items from a tool, never
-echoing the change back to the integration it came from."""
+"""Inbound changes: signed webhooks and polling that update work items from a tool through a
+three-way merge (base, ours, theirs), never echoing the change back to where it came from."""

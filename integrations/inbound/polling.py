@@ -1,7 +1,8 @@
 """Polling, for every kind that declares `Capability.POLLS`: beat enqueues one poll per due
 integration (on the `polls` queue), and a poll asks the tool for the status of every linked
-object and applies what changed. One poll of an integration at a time, through its circuit
-breaker and rate limit; its result (or failure) is stored on the integration, never raised.
+object and merges each one that says something new (three-way, `inbound/merge.py`). One poll
+of an integration at a time, through its circuit breaker and rate limit; its result (or
+failure) is stored on the integration, never raised.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from django.conf import settings
 from django.utils import timezone
 
 from integrations.connectors import registry
-from integrations.connectors.base import Capability, Connector
+from integrations.connectors.base import Capability, Connector, RemoteStatus
 from integrations.connectors.config import PollingConfig
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.crypto import SecretsUnreadable
 from integrations.engine import dispatch, resilience
 from integrations.engine.policy import scrub, secret_strings
 from integrations.engine.resilience import CircuitState
-from integrations.inbound.services import Outcome, status_apply, workitem_content_type
+from integrations.inbound.merge import MergeAction, link_updates, status_merge
+from integrations.inbound.services import OUTCOMES, Outcome, link_status_merge, workitem_content_type
 from integrations.models import ExternalLink, TenantIntegration
 from integrations.services import integration_connector
 from workitems.models import WorkItem
@@ -79,46 +81,59 @@ def _poll(integration: TenantIntegration) -> str:
     links = list(
         ExternalLink.objects.filter(integration=integration, content_type=workitem_content_type())
         .order_by("id")
-        .values_list("external_id", "object_id")
+        .only("external_id", "object_id", "base_status", "last_remote_status", "remote_version")
     )
-    current = dict(
-        WorkItem.objects.filter(
-            tenant_id=integration.tenant_id, pk__in=[object_id for _, object_id in links]
-        ).values_list("pk", "status")
-    )
-    links = [(external_id, object_id) for external_id, object_id in links if object_id in current]
+    workitems = WorkItem.objects.filter(tenant_id=integration.tenant_id, pk__in=[link.object_id for link in links])
+    current = {workitem.pk: workitem for workitem in workitems.only("status", "status_changed_at")}
+    links = [link for link in links if link.object_id in current]
     if not links:
         return f"No linked {connector.remote_noun}s to check."
-    remote = connector.remote_statuses(list(dict.fromkeys(external_id for external_id, _ in links)))
+    remote = connector.remote_statuses(list(dict.fromkeys(link.external_id for link in links)))
     counts: Counter[Outcome] = Counter()
     unmapped: set[str] = set()
-    for external_id, workitem_id in links:
-        status = remote.get(external_id)
-        local_status = None if status is None else connector.local_status_for(status.status)
+    for link in links:
+        status = remote.get(link.external_id)
+        mapped = None if status is None else connector.local_status_for(status.status)
         if status is None:
             outcome = Outcome.UNLINKED
-        elif local_status is None:
+        elif mapped is None:
             outcome = Outcome.UNMAPPED
             unmapped.add(status.status)
-        elif local_status == current[workitem_id]:
-            outcome = Outcome.UNCHANGED
         else:
-            outcome = status_apply(
-                integration=integration,
-                connector=connector,
-                workitem_id=workitem_id,
-                local_status=local_status,
-                remote=status,
-                via="poll",
-            )
+            outcome = _settled(integration, link, current[link.object_id], status, mapped)
+            if outcome is None:
+                outcome = link_status_merge(
+                    integration=integration, connector=connector, link_id=link.pk, remote=status, via="poll"
+                )
         counts[outcome] += 1
     return _poll_summary(connector, counts, unmapped)
+
+
+def _settled(
+    integration: TenantIntegration, link: ExternalLink, workitem: WorkItem, remote: RemoteStatus, mapped: str
+) -> Outcome | None:
+    """The outcome when the merge would write nothing (the steady state: no lock, no query), else None."""
+    merge = status_merge(
+        base=link.base_status,
+        local=workitem.status,
+        remote=mapped,
+        policy=integration.status_conflict_policy,
+        local_changed_at=workitem.status_changed_at,
+        remote_changed_at=remote.changed_at,
+    )
+    if merge.action == MergeAction.APPLY_REMOTE or link_updates(
+        link=link, remote=remote, mapped=mapped, merge=merge, now=timezone.now()
+    ):
+        return None
+    return OUTCOMES[merge.action]
 
 
 def _poll_summary(connector: Connector, counts: Counter[Outcome], unmapped: set[str]) -> str:
     """e.g. "Checked 250 linked issues: 2 updated, 1 with unmapped status 'On hold', 247 unchanged." """
     total = sum(counts.values())
     parts = [f"{counts[Outcome.UPDATED]} updated"]
+    if counts[Outcome.KEPT]:
+        parts.append(f"{counts[Outcome.KEPT]} kept (changed in Fieldhook since)")
     if counts[Outcome.UNMAPPED]:
         names = ", ".join(f"'{name}'" for name in sorted(unmapped))
         parts.append(f"{counts[Outcome.UNMAPPED]} with unmapped status{'es' if len(unmapped) > 1 else ''} {names}")
@@ -126,7 +141,7 @@ def _poll_summary(connector: Connector, counts: Counter[Outcome], unmapped: set[
         parts.append(f"{counts[Outcome.UNLINKED]} not found in {connector.label}")
     if counts[Outcome.INVALID]:
         parts.append(f"{counts[Outcome.INVALID]} refused by validation")
-    parts.append(f"{counts[Outcome.UNCHANGED]} unchanged")
+    parts.append(f"{counts[Outcome.UNCHANGED] + counts[Outcome.STALE]} unchanged")
     plural = "s" if total != 1 else ""
     return f"Checked {total} linked {connector.remote_noun}{plural}: {', '.join(parts)}."
 

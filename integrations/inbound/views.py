@@ -1,6 +1,7 @@
 """One inbound webhook endpoint for every kind that receives them:
 `POST /webhooks/<kind>/<integration uuid>/`. The connector checks the signature and reads
-the body; applying the remote status is generic (`inbound.services`).
+the body; applying a remote status or a status command is generic (`inbound.services`), and
+the connector words the answer (a chat tool posts it back to the person who asked).
 
 Checks run cheapest first and a failed one changes nothing: unknown integration 404,
 oversized body 413 (read at most limit + 1 bytes), bad signature 401, bad JSON 400.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -18,9 +20,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations.connectors import registry
-from integrations.connectors.base import Capability, InboundRejected
+from integrations.connectors.base import Capability, InboundOutcome, InboundRejected
 from integrations.crypto import SecretsUnreadable
-from integrations.inbound.services import workitem_status_from_integration
+from integrations.inbound.services import workitem_status_command_apply, workitem_status_from_integration
 from integrations.models import TenantIntegration
 from integrations.services import integration_connector
 
@@ -57,13 +59,17 @@ def integration_webhook(request: HttpRequest, kind: str, integration_uuid: uuid.
         return _answer(kind, 400, {"error": "Body is not JSON."}, label, note="invalid JSON")
     except InboundRejected as rejected:
         return _answer(kind, 400, {"error": str(rejected)}, label, note="incomplete")
+    if call.command is not None:
+        done = workitem_status_command_apply(integration=integration, connector=connector, command=call.command)
+        note = f"command on {call.command.reference_id[:40]}: {done.result}"
+        return _answer(kind, 200, connector.inbound_reply(call, done), label, note=note)
     if call.status is None:
-        return _answer(kind, 202, {"result": "ignored"}, label, note=call.ignored)
+        return _answer(kind, 202, connector.inbound_reply(call, InboundOutcome("ignored")), label, note=call.ignored)
     outcome = workitem_status_from_integration(
         integration=integration, connector=connector, remote=call.status, via="webhook"
     )
     note = connector.describe_remote(call.status.external_id[:40])
-    return _answer(kind, 200, {"result": outcome}, label, note=note)
+    return _answer(kind, 200, connector.inbound_reply(call, InboundOutcome(outcome)), label, note=note)
 
 
 def _declared_length(request: HttpRequest) -> int:
@@ -73,7 +79,7 @@ def _declared_length(request: HttpRequest) -> int:
         return 0
 
 
-def _answer(kind: str, status: int, data: dict[str, str], integration: object, *, note: str) -> JsonResponse:
+def _answer(kind: str, status: int, data: dict[str, Any], integration: object, *, note: str) -> JsonResponse:
     """One log line per inbound call: kind, integration, HTTP status, outcome; never a secret."""
     logger.info(
         "inbound %s integration=%s status=%s result=%s (%s)",

@@ -30,6 +30,9 @@ WORKER_ENV = {
     "SYNC_CLAIM_SECONDS": "3",
     "SYNC_STRANDED_GRACE_SECONDS": "0",
     "SYNC_RETRY_COUNTDOWN_MAX_SECONDS": "300",
+    # Real workers send on threads, as in production (the test process itself sends inline).
+    "SYNC_SEND_THREADS": "4",
+    "SYNC_DRAIN_SECONDS": "5",
 }
 
 

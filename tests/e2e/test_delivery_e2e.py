@@ -47,7 +47,7 @@ def create_via_api(api, **fields) -> dict:
 
 
 def sync_of(workitem_id: int, event_type: str = "workitem_created") -> IntegrationSync:
-    return IntegrationSync.objects.get(object_id=workitem_id, event_type=event_type)
+    return IntegrationSync.objects.get(object_id=workitem_id, event__event_type=event_type)
 
 
 def settled(sync: IntegrationSync):
@@ -67,7 +67,7 @@ def test_a_created_work_item_reaches_the_receiver_signed_once(api, integration, 
     assert set(payload["workitem"]) == WORKITEM_KEYS
     assert payload["workitem"]["reference_id"] == created["reference_id"]
     assert payload["workitem"]["estimated_price"] == "150.00"
-    assert request.headers["webhook-id"] == payload["event_id"] == str(sync.event_id)
+    assert request.headers["webhook-id"] == payload["event_id"] == str(sync.event.event_id)
     assert (sync.status, sync.attempts, sync.attempt_log.count()) == ("synced", 1, 1)
     assert WorkItemNote.objects.filter(workitem_id=created["id"], kind="system").count() == 1
     assert len(receiver.requests) == 1
@@ -170,5 +170,35 @@ def test_a_worker_killed_mid_delivery_is_redelivered_with_the_same_webhook_id(
 
     first, second = receiver.wait_for(2, timeout=60, on_poll=sweep.syncs_requeue_due)
     sync = wait_until(lambda: settled(sync_of(created["id"])))
-    assert first.headers["webhook-id"] == second.headers["webhook-id"] == str(sync.event_id)
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == str(sync.event.event_id)
     assert sync.status == "synced"
+
+
+def test_a_worker_killed_mid_batch_leaves_nothing_behind_and_resends_only_what_was_in_flight(
+    tenant, integration, receiver, start_worker, clean_test_broker, settings
+):
+    """Ten events claimed as one batch; two are on the wire when the worker is killed. After the
+    claim lapses another worker sends all ten; only the two in flight may arrive twice."""
+    settings.SYNC_STRANDED_GRACE_SECONDS = 0
+    doomed = start_worker(SYNC_SEND_THREADS="2", SYNC_LANES_PER_INTEGRATION="2")
+    receiver.hold = threading.Event()
+    with transaction.atomic():
+        for number in range(10):
+            workitem_services.workitem_create(tenant=tenant, description=f"batch {number}")
+    in_flight = {request.headers["webhook-id"] for request in receiver.wait_for(2)}
+
+    doomed.kill()
+    receiver.hold.set()
+    receiver.hold = None
+    start_worker()
+    wait_until(
+        lambda: IntegrationSync.objects.filter(integration=integration, status="synced").count() == 10,
+        timeout=60,
+        on_poll=sweep.syncs_requeue_due,
+    )
+
+    arrivals = [request.headers["webhook-id"] for request in receiver.requests]
+    expected = {str(event_id) for event_id in IntegrationSync.objects.values_list("event__event_id", flat=True)}
+    assert set(arrivals) == expected
+    assert {webhook_id for webhook_id in arrivals if arrivals.count(webhook_id) > 1} <= in_flight
+    assert len(in_flight) == 2

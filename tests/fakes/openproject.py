@@ -5,7 +5,7 @@
   which the `fake_openproject` fixture asserts empty after each test;
 - credentials: Basic apikey:<key> or Bearer <key / OAuth access token>, else 401; the
   OAuth token endpoint (refresh grant) is `oauth` (`openproject_oauth`);
-- work packages keep a lockVersion, bumped by every PATCH; a stale one gets 409;
+- work packages keep a lockVersion, bumped by every PATCH (with `updatedAt`); a stale one gets 409;
 - collections take `filters` (id "=", subject "~", status "*"/"o"/"=", customFieldN "~"/"="),
   `pageSize` and `offset` (a page number); without `filters`, only open work packages;
 - errors are HAL error bodies; faults (a 5xx, a timeout after the work is done, a
@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import re
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 import responses
 
+from tests.fakes.faults import Fault, fault_take
 from tests.fakes.openproject_oauth import FakeDoorkeeper
 from tests.fakes.openproject_spec import body_problems, spec_problems
 
@@ -55,15 +57,6 @@ class Recorded:
     @property
     def filters(self) -> list[dict[str, Any]]:
         return json.loads(self.query["filters"]) if "filters" in self.query else []
-
-
-@dataclass
-class Fault:
-    method: str
-    path: str  # a regex matched against the whole path
-    status: int | None = None  # answer this instead of doing the work
-    timeout_after: bool = False  # do the work, then never answer (requests.ReadTimeout)
-    times: int = 1
 
 
 @dataclass
@@ -119,7 +112,7 @@ class FakeOpenProject:
         package_id = max(self.work_packages, default=0) + 1
         self.work_packages[package_id] = {
             "id": package_id, "lockVersion": 0, "subject": subject, "status_id": status_id,
-            "type_id": 1, "project_id": 3, "description": "", "assignee_id": None, **fields,
+            "type_id": 1, "project_id": 3, "description": "", "assignee_id": None, "updatedAt": _now(), **fields,
         }  # fmt: skip
         return self.work_packages[package_id]
 
@@ -162,7 +155,7 @@ class FakeOpenProject:
             return status, {**headers, "WWW-Authenticate": 'Basic realm="OpenProject API"'}, text
         if body is not None and "application/json" not in request.headers.get("Content-Type", ""):
             return error(415, "UnsupportedMediaType", "Expected CONTENT-TYPE to be (expected application/json).")
-        fault = self._take_fault(request.method, parts.path)
+        fault = fault_take(self.faults, request.method, parts.path)
         if fault and fault.status:
             return error(fault.status, FAULT_NAMES.get(fault.status, "InternalServerError"), "Injected by the test.")
         for method, pattern, handler in self.routes:
@@ -202,15 +195,6 @@ class FakeOpenProject:
                 return False
             return user == "apikey" and key in self.api_keys
         return False
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.method == method and re.fullmatch(fault.path, path):
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     # --- Endpoints ---------------------------------------------------------------------------
 
@@ -273,6 +257,7 @@ class FakeOpenProject:
                 return constraint_violations([("status", "Status is not set to one of the allowed values.")])
             package["status_id"] = status_id
         package["lockVersion"] += 1
+        package["updatedAt"] = _now()
         return ok(self.representation(package))
 
     def _comment(self, recorded: Recorded, id: str):
@@ -354,6 +339,7 @@ class FakeOpenProject:
             "subject": package["subject"],
             "description": {"format": "markdown", "raw": package["description"], "html": ""},
             "dueDate": package.get("dueDate"),
+            "updatedAt": package["updatedAt"],
             **custom,
             "_links": {
                 "self": {"href": f"/api/v3/work_packages/{package['id']}", "title": package["subject"]},
@@ -395,6 +381,11 @@ def collection(path: str, elements: list, *, total: int, page_size: int | None =
     if page_size is not None:
         body |= {"pageSize": page_size, "offset": offset}
     return body | {"_links": {"self": {"href": path}}}
+
+
+def _now() -> str:
+    """OpenProject's timestamps: ISO 8601 in UTC with a Z."""
+    return datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _link_id(link: dict[str, Any] | None) -> int | None:

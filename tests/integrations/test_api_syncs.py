@@ -37,7 +37,7 @@ def history(acme_item):
         created_at=timezone.now() - datetime.timedelta(hours=1),
     )
     services.workitem_update(workitem=acme_item, status=WorkItem.Status.IN_PROGRESS)
-    changed = IntegrationSync.objects.get(event_type="workitem_status_changed")
+    changed = IntegrationSync.objects.get(event__event_type="workitem_status_changed")
     return {"created": created, "changed": changed}
 
 
@@ -56,7 +56,7 @@ def test_a_listed_sync_shows_its_integration_and_outcome(api, acme_item, integra
     assert row["integration"] == {"id": integration.pk, "name": "n8n production", "integration_type": "webhook"}
     assert {key: row[key] for key in ("event_type", "event_id", "status", "attempts", "last_error")} == {
         "event_type": "workitem_created",
-        "event_id": str(sync.event_id),
+        "event_id": str(sync.event.event_id),
         "status": "failed",
         "attempts": 1,
         "last_error": "The receiver rejected the request (HTTP 400).",

@@ -31,7 +31,7 @@ def late(tenant):
 
 def sent_to(integration) -> list[int]:
     return sorted(
-        IntegrationSync.objects.filter(integration=integration, event_type="workitem_created").values_list(
+        IntegrationSync.objects.filter(integration=integration, event__event_type="workitem_created").values_list(
             "object_id", flat=True
         )
     )
@@ -68,7 +68,7 @@ def test_a_workitem_the_integration_has_is_not_sent_again(late, items):
 def test_each_workitem_is_its_own_event(late, items):
     events.integration_backfill_batch(integration=late)
 
-    assert IntegrationSync.objects.values("event_id").distinct().count() == 3
+    assert IntegrationSync.objects.values("event__event_id").distinct().count() == 3
 
 
 def test_other_tenants_workitems_are_never_sent(late, items, other_tenant):

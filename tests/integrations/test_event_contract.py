@@ -85,17 +85,17 @@ def produced_payloads(*, tenant, owner, member) -> list[IntegrationSync]:
 def test_every_payload_the_engine_produces_matches_its_schema(tenant, owner, member):
     syncs = produced_payloads(tenant=tenant, owner=owner, member=member)
 
-    assert {sync.event_type for sync in syncs} == set(EventType.values)
-    changed = {field for sync in syncs for field in sync.payload.get("changes", {})}
+    assert {sync.event.event_type for sync in syncs} == set(EventType.values)
+    changed = {field for sync in syncs for field in sync.event.payload.get("changes", {})}
     assert changed == set(TRACKED_FIELDS)
     for sync in syncs:
-        validator(sync.event_type).validate(sync.payload)
+        validator(sync.event.event_type).validate(sync.event.payload)
 
 
 def test_a_payload_with_an_undocumented_field_fails_its_schema(tenant):
     TenantIntegrationFactory(tenant=tenant)
     WorkItemFactory(tenant=tenant)
-    payload = IntegrationSync.objects.get().payload
+    payload = IntegrationSync.objects.get().event.payload
 
     with pytest.raises(ValidationError):
         validator("workitem_created").validate({**payload, "surprise": 1})
@@ -106,7 +106,7 @@ def test_every_payload_carries_the_schema_version(tenant):
 
     WorkItemFactory(tenant=tenant)
 
-    assert IntegrationSync.objects.get().payload["schema_version"] == SCHEMA_VERSION
+    assert IntegrationSync.objects.get().event.payload["schema_version"] == SCHEMA_VERSION
 
 
 @pytest.mark.parametrize("event_type", EventType.values)

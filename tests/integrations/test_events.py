@@ -38,7 +38,7 @@ def workitem(tenant, integration):
 
 
 def syncs_of(event_type: str) -> list[IntegrationSync]:
-    return list(IntegrationSync.objects.filter(event_type=event_type).order_by("id"))
+    return list(IntegrationSync.objects.filter(event__event_type=event_type).order_by("id"))
 
 
 def test_creating_a_workitem_writes_one_sync_per_active_subscribed_integration(
@@ -55,7 +55,7 @@ def test_creating_a_workitem_writes_one_sync_per_active_subscribed_integration(
 
     syncs = IntegrationSync.objects.all()
     assert sorted(sync.integration_id for sync in syncs) == [first.pk, second.pk]
-    assert {(s.event_type, s.object_id, s.status) for s in syncs} == {("workitem_created", workitem.pk, "synced")}
+    assert {(s.event.event_type, s.object_id, s.status) for s in syncs} == {("workitem_created", workitem.pk, "synced")}
     assert len(receiver.calls) == 2
 
 
@@ -66,7 +66,7 @@ def test_the_integrations_of_one_event_share_its_event_id(tenant):
     WorkItemFactory(tenant=tenant)
 
     first, second = IntegrationSync.objects.all()
-    assert first.event_id == second.event_id == uuid.UUID(first.payload["event_id"])
+    assert first.event.event_id == second.event.event_id == uuid.UUID(first.event.payload["event_id"])
 
 
 def test_without_a_commit_the_sync_waits_pending(integration):
@@ -99,7 +99,7 @@ def test_the_created_payload_has_the_documented_shape(tenant, integration, owner
         comments="Handle with care",
     )
 
-    payload = IntegrationSync.objects.get().payload
+    payload = IntegrationSync.objects.get().event.payload
     timestamp = payload.pop("timestamp")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", timestamp)
     assert payload == {
@@ -134,14 +134,14 @@ def test_the_payload_timestamp_is_the_moment_of_the_event(integration):
     WorkItemFactory(tenant=integration.tenant)
     after = datetime.datetime.now(UTC)
 
-    stamp = datetime.datetime.fromisoformat(IntegrationSync.objects.get().payload["timestamp"])
+    stamp = datetime.datetime.fromisoformat(IntegrationSync.objects.get().event.payload["timestamp"])
     assert before <= stamp <= after
 
 
 def test_absent_relations_are_null(tenant, integration):
     WorkItemFactory(tenant=tenant, customer=None, estimated_price=None)
 
-    workitem = IntegrationSync.objects.get().payload["workitem"]
+    workitem = IntegrationSync.objects.get().event.payload["workitem"]
     assert [workitem[f] for f in ("customer", "owner", "technician", "customer_asset", "dropoff_point")] == [None] * 5
     assert (workitem["estimated_price"], workitem["due_date"]) == (None, None)
 
@@ -149,7 +149,7 @@ def test_absent_relations_are_null(tenant, integration):
 def test_a_price_is_sent_with_two_decimals_however_it_was_entered(tenant, integration):
     WorkItemFactory(tenant=tenant, estimated_price=Decimal("150"), final_price=Decimal("99.5"))
 
-    workitem = IntegrationSync.objects.get().payload["workitem"]
+    workitem = IntegrationSync.objects.get().event.payload["workitem"]
     assert (workitem["estimated_price"], workitem["final_price"]) == ("150.00", "99.50")
 
 
@@ -157,9 +157,9 @@ def test_a_status_change_is_a_status_changed_event_with_only_the_status(workitem
     services.workitem_update(workitem=workitem, status=WorkItem.Status.IN_PROGRESS)
 
     (sync,) = IntegrationSync.objects.all()
-    assert sync.event_type == "workitem_status_changed"
-    assert sync.payload["changes"] == {"status": {"old": "New", "new": "In Progress"}}
-    assert sync.payload["workitem"]["status"] == "In Progress"
+    assert sync.event.event_type == "workitem_status_changed"
+    assert sync.event.payload["changes"] == {"status": {"old": "New", "new": "In Progress"}}
+    assert sync.event.payload["workitem"]["status"] == "In Progress"
 
 
 def test_another_change_is_an_updated_event_with_those_fields(tenant, member, workitem):
@@ -170,8 +170,8 @@ def test_another_change_is_an_updated_event_with_those_fields(tenant, member, wo
     )
 
     (sync,) = IntegrationSync.objects.all()
-    assert sync.event_type == "workitem_updated"
-    assert sync.payload["changes"] == {
+    assert sync.event.event_type == "workitem_updated"
+    assert sync.event.payload["changes"] == {
         "technician": {"old": None, "new": {"id": member.pk, "name": member.get_full_name()}},
         "dropoff_point": {"old": None, "new": {"id": store.pk, "name": "Locker 4"}},
         "final_price": {"old": None, "new": "99.50"},
@@ -185,7 +185,7 @@ def test_a_replaced_relation_shows_the_old_and_the_new_one(tenant, workitem):
 
     services.workitem_update(workitem=workitem, customer=new_customer)
 
-    assert IntegrationSync.objects.get().payload["changes"] == {
+    assert IntegrationSync.objects.get().event.payload["changes"] == {
         "customer": {
             "old": {"id": old_customer.pk, "name": old_customer.name, "email": old_customer.email},
             "new": {"id": new_customer.pk, "name": "Grace Hopper", "email": "grace@example.com"},
@@ -197,15 +197,15 @@ def test_a_status_and_another_change_make_two_events(workitem):
     services.workitem_update(workitem=workitem, status=WorkItem.Status.CLOSED, priority=WorkItem.Priority.URGENT)
 
     status_changed, updated = IntegrationSync.objects.order_by("id")
-    assert (status_changed.event_type, status_changed.payload["changes"]) == (
+    assert (status_changed.event.event_type, status_changed.event.payload["changes"]) == (
         "workitem_status_changed",
         {"status": {"old": "New", "new": "Closed"}},
     )
-    assert (updated.event_type, updated.payload["changes"]) == (
+    assert (updated.event.event_type, updated.event.payload["changes"]) == (
         "workitem_updated",
         {"priority": {"old": "Standard", "new": "Urgent"}},
     )
-    assert status_changed.event_id != updated.event_id
+    assert status_changed.event.event_id != updated.event.event_id
 
 
 def test_a_save_without_a_change_writes_no_sync(workitem):

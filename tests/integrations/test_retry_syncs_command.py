@@ -76,7 +76,7 @@ def test_the_queued_syncs_are_delivered(committed, integration):
 
     sync.refresh_from_db()
     assert (sync.status, sync.attempts) == ("synced", 1)
-    assert call.request.headers["webhook-id"] == str(sync.event_id)
+    assert call.request.headers["webhook-id"] == str(sync.event.event_id)
 
 
 def test_pending_syncs_can_be_retried_too(integration):

@@ -8,13 +8,13 @@ outcome first looks for a work package whose subject starts with our reference i
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from integrations.auth.oauth import connection_state as oauth_connection_state
 from integrations.connectors.base import (
     Capability,
     Connector,
@@ -306,16 +306,7 @@ class OpenProjectConnector(Connector):
             return "API key (Basic)"
         if method == AuthMethod.API_KEY_BEARER:
             return "API key (Bearer)"
-        if not self.secrets.get("oauth_access_token") and not self.secrets.get("oauth_refresh_token"):
-            return "OAuth: not connected — use 'Connect to OpenProject'"
-        expires_at = float(self.secrets.get("oauth_expires_at") or 0)
-        if expires_at and expires_at <= datetime.datetime.now(datetime.UTC).timestamp():
-            return "OAuth: token expired — it will be refreshed on the next delivery"
-        who = self.secrets.get("oauth_connected_as") or self.config.oauth_connected_as or "an unknown user"
-        if not expires_at:
-            return f"OAuth: connected as {who}, token without an expiry date"
-        until = datetime.datetime.fromtimestamp(expires_at, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return f"OAuth: connected as {who}, token valid until {until}"
+        return oauth_connection_state(self)
 
 
 def _technician_email(technician: dict[str, Any] | None) -> str:

@@ -429,8 +429,8 @@ def test_send_test_event_queues_a_test_sync_for_the_integration(superuser_client
 
     assert response.status_code == 302
     sync = IntegrationSync.objects.get()
-    assert (sync.integration, sync.event_type, sync.status) == (saved, EventType.INTEGRATION_TEST, "pending")
-    assert sync.payload["test"] is True
+    assert (sync.integration, sync.event.event_type, sync.status) == (saved, EventType.INTEGRATION_TEST, "pending")
+    assert sync.event.payload["test"] is True
 
 
 def test_send_test_event_delivers_it_and_links_to_the_sync(superuser_client, saved, receiver, committed):
@@ -441,7 +441,7 @@ def test_send_test_event_delivers_it_and_links_to_the_sync(superuser_client, sav
 
     sync = IntegrationSync.objects.get()
     assert sync.status == IntegrationSync.Status.SYNCED
-    assert receiver.calls[0].request.headers["webhook-id"] == str(sync.event_id)
+    assert receiver.calls[0].request.headers["webhook-id"] == str(sync.event.event_id)
     sync_url = reverse("admin:integrations_integrationsync_change", args=[sync.pk])
     assert f"<a href='{sync_url}'>follow sync #{sync.pk}</a>" in response.text
 

@@ -154,7 +154,7 @@ def test_changelist_finds_syncs_by_work_item_reference(superuser_client, synced,
 
 
 def test_changelist_finds_a_sync_by_its_event_id(superuser_client, synced, failed, pending):
-    response = superuser_client.get(CHANGELIST, {"q": str(sync_of(failed).event_id)})
+    response = superuser_client.get(CHANGELIST, {"q": str(sync_of(failed).event.event_id)})
 
     assert response.status_code == 200
     assert listed_pks(response) == {sync_of(failed).pk}
@@ -186,7 +186,7 @@ def test_change_page_shows_the_payload_pretty_printed(superuser_client, failed):
 
     response = superuser_client.get(change_url(sync))
 
-    pretty = html.escape(json.dumps(sync.payload, indent=2))
+    pretty = html.escape(json.dumps(sync.event.payload, indent=2))
     assert "\n  &quot;event_id&quot;: " in pretty
     assert f"<pre style='white-space: pre-wrap'>{pretty}</pre>" in response.text
 
@@ -237,7 +237,7 @@ def test_replay_sends_a_synced_sync_again_with_the_same_webhook_id(superuser_cli
 
     assert shown_messages(response) == ["1 sync(s) queued to be sent again with their original event id."]
     first, again = (call.request for call in receiver.calls)
-    assert first.headers["webhook-id"] == again.headers["webhook-id"] == str(sync.event_id)
+    assert first.headers["webhook-id"] == again.headers["webhook-id"] == str(sync.event.event_id)
     assert again.body == first.body
     sync.refresh_from_db()
     assert sync.status == IntegrationSync.Status.SYNCED
@@ -267,7 +267,7 @@ def test_a_tenant_admin_sees_only_their_tenants_syncs(owner_client, synced, fail
 
 
 def test_a_tenant_admin_finds_no_other_tenants_sync_by_event_id(owner_client, failed, globex_failed):
-    response = owner_client.get(CHANGELIST, {"q": str(sync_of(globex_failed).event_id)})
+    response = owner_client.get(CHANGELIST, {"q": str(sync_of(globex_failed).event.event_id)})
 
     assert response.status_code == 200
     assert listed_pks(response) == set()

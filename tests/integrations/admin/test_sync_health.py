@@ -9,13 +9,12 @@ import html
 import re
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import EventType, IntegrationSync, TenantIntegration
-from tests.factories import TenantIntegrationFactory
+from integrations.models import IntegrationSync, TenantIntegration
+from tests.factories import TenantIntegrationFactory, syncs_made
 from tests.helpers import logged_in, staff
 
 URL = reverse("admin:integrations_integrationsync_sync_health")
@@ -25,18 +24,7 @@ EMPTY = "No deliveries in the last 24 hours."
 def make_syncs(integration: TenantIntegration, status: str, count: int = 1, **stamps) -> None:
     """`count` syncs in `status`; `stamps` (synced_at, updated_at, created_at) set afterwards,
     since updated_at and created_at are automatic."""
-    syncs = IntegrationSync.objects.bulk_create(
-        IntegrationSync(
-            integration=integration,
-            content_type=ContentType.objects.get_for_model(TenantIntegration),
-            object_id=integration.pk,
-            event_type=EventType.WORKITEM_CREATED,
-            payload={},
-            status=status,
-            next_attempt_at=timezone.now(),
-        )
-        for _ in range(count)
-    )
+    syncs = syncs_made(integration, count=count, status=status)
     if stamps:
         IntegrationSync.objects.filter(pk__in=[sync.pk for sync in syncs]).update(**stamps)
 

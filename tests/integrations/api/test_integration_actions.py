@@ -43,7 +43,7 @@ def test_send_test_event_queues_one_through_the_outbox(api, webhook):
 
     assert response.status_code == 202
     sync = IntegrationSync.objects.get()
-    assert (sync.event_type, sync.integration, sync.status) == ("integration_test", webhook, "pending")
+    assert (sync.event.event_type, sync.integration, sync.status) == ("integration_test", webhook, "pending")
     assert (response.data["id"], response.data["workitem"], response.data["attempt_log"]) == (sync.pk, None, [])
 
 
@@ -78,7 +78,7 @@ def test_resume_with_backfill_sends_open_workitems_the_integration_has_not_recei
     with django_capture_on_commit_callbacks(execute=True):
         api.post(action_url(webhook, "resume"), {"backfill": True}, format="json")
 
-    created = IntegrationSync.objects.filter(integration=webhook, event_type="workitem_created")
+    created = IntegrationSync.objects.filter(integration=webhook, event__event_type="workitem_created")
     assert [sync.object_id for sync in created] == [before.pk]
 
 
@@ -139,7 +139,7 @@ def test_creating_with_backfill_sends_the_open_workitems(api, tenant, django_cap
         api.post("/api/v1/integrations/", {**body, "backfill": True}, format="json")
 
     (sync,) = IntegrationSync.objects.all()
-    assert (sync.object_id, sync.event_type, sync.status) == (open_item.pk, "workitem_created", "synced")
+    assert (sync.object_id, sync.event.event_type, sync.status) == (open_item.pk, "workitem_created", "synced")
 
 
 def test_rotating_with_unreadable_stored_secrets_is_a_400_and_changes_nothing(api, webhook):

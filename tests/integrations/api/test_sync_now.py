@@ -27,8 +27,8 @@ def test_a_workitem_the_integration_never_received_is_created_there(member_api, 
 
     assert response.status_code == 202
     sync = IntegrationSync.objects.get()
-    assert (sync.event_type, sync.integration, sync.object_id) == ("workitem_created", webhook, workitem.pk)
-    assert sync.payload["workitem"]["status"] == "In Progress"
+    assert (sync.event.event_type, sync.integration, sync.object_id) == ("workitem_created", webhook, workitem.pk)
+    assert sync.event.payload["workitem"]["status"] == "In Progress"
     assert (response.data["id"], response.data["workitem"], response.data["status"]) == (
         sync.pk,
         workitem.pk,
@@ -42,8 +42,8 @@ def test_a_linked_workitem_gets_its_current_status_again(api, workitem, webhook)
     api.post(sync_url(workitem), {"integration": webhook.pk}, format="json")
 
     sync = IntegrationSync.objects.get()
-    assert sync.event_type == "workitem_status_changed"
-    assert sync.payload["changes"] == {"status": {"old": None, "new": "In Progress"}}
+    assert sync.event.event_type == "workitem_status_changed"
+    assert sync.event.payload["changes"] == {"status": {"old": None, "new": "In Progress"}}
 
 
 def test_after_a_failed_creation_sync_now_creates_it_again(api, tenant, webhook):
@@ -53,7 +53,7 @@ def test_after_a_failed_creation_sync_now_creates_it_again(api, tenant, webhook)
 
     api.post(sync_url(workitem), {"integration": webhook.pk}, format="json")
 
-    assert IntegrationSync.objects.latest("id").event_type == "workitem_created"
+    assert IntegrationSync.objects.latest("id").event.event_type == "workitem_created"
 
 
 def test_a_workitem_whose_creation_was_sent_gets_its_status(api, tenant, webhook):
@@ -62,7 +62,7 @@ def test_a_workitem_whose_creation_was_sent_gets_its_status(api, tenant, webhook
 
     api.post(sync_url(workitem), {"integration": webhook.pk}, format="json")
 
-    assert IntegrationSync.objects.latest("id").event_type == "workitem_status_changed"
+    assert IntegrationSync.objects.latest("id").event.event_type == "workitem_status_changed"
 
 
 def test_an_integration_that_does_not_take_the_event_is_a_400(api, workitem, tenant):
@@ -94,7 +94,7 @@ def test_the_admin_sync_now_page_sends_the_workitem(owner_client, workitem, webh
     assert page.status_code == 200
     assert webhook.name in page.content.decode()
     assert response.url == reverse("admin:workitems_workitem_change", args=[workitem.pk])
-    assert IntegrationSync.objects.get().event_type == "workitem_created"
+    assert IntegrationSync.objects.get().event.event_type == "workitem_created"
 
 
 def test_the_workitem_page_links_to_sync_now(owner_client, workitem):
@@ -144,4 +144,4 @@ def test_the_admin_add_form_offers_to_backfill(superuser_client, tenant, django_
 
     assert response.status_code == 302
     integration = TenantIntegration.objects.get()
-    assert list(integration.syncs.values_list("object_id", "event_type")) == [(open_item.pk, "workitem_created")]
+    assert list(integration.syncs.values_list("object_id", "event__event_type")) == [(open_item.pk, "workitem_created")]

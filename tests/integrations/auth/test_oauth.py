@@ -118,6 +118,18 @@ def test_the_authorization_url_asks_openproject_for_a_code_with_pkce():
     }
 
 
+def test_the_authorization_url_of_a_tool_without_pkce_carries_no_challenge():
+    url = oauth.authorization_url(
+        endpoints=OAuthEndpoints(f"{BASE_URL}/oauth/authorize", TOKEN_URL, "api_v3", pkce=False),
+        client_id=CLIENT_ID,
+        redirect_uri=REDIRECT_URI,
+        state="state-abc",
+        code_challenge="challenge-xyz",
+    )
+
+    assert set(parse_qs(urlsplit(url).query)) == {"response_type", "client_id", "redirect_uri", "scope", "state"}
+
+
 # --- Exchanging the code ----------------------------------------------------------------------
 
 

@@ -93,8 +93,8 @@ def test_the_request_posts_the_payload_with_the_event_id_as_webhook_id(receiver,
     (call,) = receiver.calls
     assert call.request.url == URL
     assert call.request.headers["Content-Type"] == "application/json"
-    assert call.request.headers["webhook-id"] == str(sync.event_id)
-    assert json.loads(call.request.body) == sync.payload
+    assert call.request.headers["webhook-id"] == str(sync.event.event_id)
+    assert json.loads(call.request.body) == sync.event.payload
 
 
 def test_the_request_carries_the_secret_headers_and_basic_auth(receiver, sync):
@@ -115,7 +115,7 @@ def test_a_signed_delivery_verifies_with_standard_webhooks(receiver, integration
     sync_deliver(sync_id=sync.pk)
 
     request = receiver.calls[0].request
-    assert Webhook(signing_secret).verify(request.body, dict(request.headers)) == sync.payload
+    assert Webhook(signing_secret).verify(request.body, dict(request.headers)) == sync.event.payload
 
 
 def test_an_unsigned_delivery_has_no_signature_or_basic_auth(receiver, tenant):

@@ -91,7 +91,7 @@ def test_a_failed_sync_is_not_sent_again(receiver, sync):
 
 def test_a_later_event_waits_while_an_earlier_one_is_pending(receiver, integration, workitem, sync):
     services.workitem_update(workitem=workitem, status=WorkItem.Status.IN_PROGRESS)
-    later = IntegrationSync.objects.get(event_type="workitem_status_changed")
+    later = IntegrationSync.objects.get(event__event_type="workitem_status_changed")
 
     assert sync_deliver(sync_id=later.pk) == "waiting_for_earlier_event"
 
@@ -101,12 +101,15 @@ def test_a_later_event_waits_while_an_earlier_one_is_pending(receiver, integrati
 
 def test_a_waiting_event_is_delivered_once_the_earlier_one_is_synced(receiver, committed, workitem, sync):
     services.workitem_update(workitem=workitem, status=WorkItem.Status.IN_PROGRESS)
-    later = IntegrationSync.objects.get(event_type="workitem_status_changed")
+    later = IntegrationSync.objects.get(event__event_type="workitem_status_changed")
 
     with committed():
         sync_deliver(sync_id=sync.pk)
 
-    assert [call.request.headers["webhook-id"] for call in receiver.calls] == [str(sync.event_id), str(later.event_id)]
+    assert [call.request.headers["webhook-id"] for call in receiver.calls] == [
+        str(sync.event.event_id),
+        str(later.event.event_id),
+    ]
     assert IntegrationSync.objects.get(pk=later.pk).status == "synced"
 
 
@@ -180,7 +183,7 @@ def test_a_later_event_updates_the_remote_object_the_first_created(receiver, tic
     sync_deliver(sync_id=IntegrationSync.objects.get(integration=tickets).pk)
     services.workitem_update(workitem=workitem, status=WorkItem.Status.CLOSED)
 
-    sync_deliver(sync_id=IntegrationSync.objects.get(event_type="workitem_status_changed").pk)
+    sync_deliver(sync_id=IntegrationSync.objects.get(event__event_type="workitem_status_changed").pk)
 
     patch = receiver.calls[-1].request
     assert (patch.method, patch.url) == ("PATCH", f"{TICKETS}/41")
@@ -195,7 +198,7 @@ def test_details_a_connector_keeps_about_the_remote_object_reach_later_events(re
     sync_deliver(sync_id=IntegrationSync.objects.get(integration=tickets).pk)
     services.workitem_update(workitem=workitem, status=WorkItem.Status.CLOSED)
 
-    sync_deliver(sync_id=IntegrationSync.objects.get(event_type="workitem_status_changed").pk)
+    sync_deliver(sync_id=IntegrationSync.objects.get(event__event_type="workitem_status_changed").pk)
 
     assert receiver.calls[-1].request.url == f"{TICKETS}/41?queue=repairs"
     assert ExternalLink.objects.get(integration=tickets).details == {"queue": "repairs"}

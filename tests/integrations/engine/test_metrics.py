@@ -13,14 +13,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from django.contrib.contenttypes.models import ContentType
 from django.test import Client
-from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from integrations.engine import metrics
-from integrations.models import EventType, IntegrationSync, TenantIntegration
-from tests.factories import TenantIntegrationFactory
+from integrations.models import IntegrationSync, TenantIntegration
+from tests.factories import TenantIntegrationFactory, syncs_made
 
 pytestmark = pytest.mark.django_db
 
@@ -64,19 +62,12 @@ def family_names(text: str) -> set[str]:
 
 
 def observe(*, integration_id: int = 7, outcome: str = "synced", duration: float = 0.2, kind: str = "webhook"):
-    metrics.delivery_observed(kind=kind, integration_id=integration_id, outcome=outcome, duration_seconds=duration)
+    metrics.deliveries_observed([metrics.Observation(kind, integration_id, outcome, duration)])
 
 
 def make_sync(integration: TenantIntegration, status: str) -> IntegrationSync:
-    return IntegrationSync.objects.create(
-        integration=integration,
-        content_type=ContentType.objects.get_for_model(TenantIntegration),
-        object_id=integration.pk,
-        event_type=EventType.WORKITEM_CREATED,
-        payload={},
-        status=status,
-        next_attempt_at=timezone.now(),
-    )
+    (sync,) = syncs_made(integration, status=status)
+    return sync
 
 
 # --- Delivery counters ---------------------------------------------------------------------
@@ -133,6 +124,20 @@ def test_durations_are_kept_per_kind():
     assert value(text, "fieldhook_delivery_duration_seconds_sum", kind="slack") == 3.0
 
 
+def test_status_conflicts_are_counted_by_kind_and_resolution():
+    metrics.status_conflict_observed(kind="openproject", resolution="fieldhook_wins")
+    metrics.status_conflict_observed(kind="openproject", resolution="fieldhook_wins")
+    metrics.status_conflict_observed(kind="openproject", resolution="tool_wins")
+
+    text = scrape()
+
+    counted = {
+        resolution: value(text, "fieldhook_status_conflicts_total", kind="openproject", resolution=resolution)
+        for resolution in ("fieldhook_wins", "tool_wins")
+    }
+    assert counted == {"fieldhook_wins": 2, "tool_wins": 1}
+
+
 # --- Shared between processes, or not (embedded) ---------------------------------------------
 
 
@@ -149,8 +154,8 @@ def test_counts_live_in_redis_and_a_fresh_client_reads_them(metrics_prefix, sett
 def test_a_delivery_recorded_by_another_process_is_scraped_here(metrics_prefix, settings):
     script = (
         "import sys, django; django.setup(); from django.conf import settings; "
-        "settings.METRICS_KEY_PREFIX = sys.argv[1]; from integrations.engine.metrics import delivery_observed; "
-        "delivery_observed(kind='webhook', integration_id=41, outcome='failed', duration_seconds=0.3)"
+        "settings.METRICS_KEY_PREFIX = sys.argv[1]; from integrations.engine.metrics import Observation, "
+        "deliveries_observed; deliveries_observed([Observation('webhook', 41, 'failed', 0.3)])"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "TEST_REDIS_URL": settings.REDIS_URL}
     subprocess.run([sys.executable, "-c", script, metrics_prefix], cwd=ROOT, env=env, check=True, timeout=60)

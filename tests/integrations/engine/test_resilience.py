@@ -367,15 +367,16 @@ def test_a_finished_delivery_leaves_the_bulkhead(integration, settings):
 @responses.activate
 def test_an_open_circuit_parks_syncs_with_one_wake_up_message(integration, django_capture_on_commit_callbacks):
     responses.post(URL, status=503)
-    fail_times(integration, 5)
-    first, second = pending_sync(integration), pending_sync(integration)
+    fail_times(integration, 4)
+    fifth, first, second = pending_sync(integration), pending_sync(integration), pending_sync(integration)
 
-    with django_capture_on_commit_callbacks() as woken:
+    with django_capture_on_commit_callbacks() as opening:
+        assert delivery.sync_deliver(sync_id=fifth.pk) == "failed"  # the fifth failure opens the circuit
+    with django_capture_on_commit_callbacks() as parking:
         assert delivery.sync_deliver(sync_id=first.pk) == "circuit_open"
-    with django_capture_on_commit_callbacks() as parked:
         assert delivery.sync_deliver(sync_id=second.pk) == "circuit_open"
 
-    assert (len(woken), len(parked)) == (1, 0)
+    assert (len(opening), len(parking)) == (1, 0)
 
 
 @responses.activate

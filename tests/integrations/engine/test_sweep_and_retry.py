@@ -4,19 +4,15 @@ replay synced ones with the same event id."""
 import datetime
 
 import pytest
-import redis
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from app.celery import celery_app
 from integrations.engine import sweep
 from integrations.models import IntegrationSync
-from tests.factories import TenantIntegrationFactory, WorkItemFactory
+from tests.factories import TenantIntegrationFactory, WorkItemFactory, syncs_made
 from tests.integrations.conftest import RECEIVER_URL
-from workitems.models import WorkItem
 
 URL = RECEIVER_URL
 
@@ -89,23 +85,18 @@ def test_the_sweep_delivers_every_due_sync_in_batches(receiver, integration, set
     assert len(receiver.calls) == 5
     assert set(IntegrationSync.objects.values_list("status", flat=True)) == {"synced"}
     sent = {call.request.headers["webhook-id"] for call in receiver.calls}
-    assert sent == {str(sync.event_id) for sync in syncs}
+    assert sent == {str(sync.event.event_id) for sync in syncs}
 
 
 def test_the_sweep_query_scans_only_pending_rows_through_an_index(integration):
     workitem = WorkItemFactory(tenant=integration.tenant)
-    content_type = ContentType.objects.get_for_model(WorkItem)
-    IntegrationSync.objects.bulk_create(
-        IntegrationSync(
-            integration=integration,
-            content_type=content_type,
-            object_id=workitem.pk,
-            event_type="workitem_updated",
-            payload={},
-            status=IntegrationSync.Status.SYNCED,
-            next_attempt_at=timezone.now() - datetime.timedelta(days=1),
-        )
-        for _ in range(2000)
+    syncs_made(
+        integration,
+        count=2000,
+        subject=workitem,
+        event_type="workitem_updated",
+        status=IntegrationSync.Status.SYNCED,
+        next_attempt_at=timezone.now() - datetime.timedelta(days=1),
     )
     for _ in range(3):
         overdue_sync(integration)
@@ -140,7 +131,7 @@ def test_a_failed_sync_retried_now_is_delivered(receiver, committed, integration
 
     sync.refresh_from_db()
     assert (sync.status, sync.attempts, sync.last_error) == ("synced", 1, "")
-    assert receiver.calls[0].request.headers["webhook-id"] == str(sync.event_id)
+    assert receiver.calls[0].request.headers["webhook-id"] == str(sync.event.event_id)
 
 
 def test_retry_now_leaves_a_synced_sync_alone(receiver, committed, integration):
@@ -163,7 +154,7 @@ def test_a_replay_resends_a_synced_event_with_the_same_event_id(receiver, commit
 
     first, replay = receiver.calls
     assert count == 1
-    assert replay.request.headers["webhook-id"] == first.request.headers["webhook-id"] == str(sync.event_id)
+    assert replay.request.headers["webhook-id"] == first.request.headers["webhook-id"] == str(sync.event.event_id)
     assert replay.request.body == first.request.body
     sync.refresh_from_db()
     assert (sync.status, sync.attempts) == ("synced", 1)
@@ -173,21 +164,3 @@ def test_the_beat_schedule_sweeps_every_minute(db):
     task = PeriodicTask.objects.get(task="integrations.tasks.retry_failed_syncs")
 
     assert (task.interval.every, task.interval.period, task.enabled) == (60, "seconds", True)
-
-
-def test_a_large_replay_costs_the_request_one_broker_message_per_batch(
-    integration, settings, django_capture_on_commit_callbacks
-):
-    """The request publishes fan-out messages of SYNC_SWEEP_BATCH_SIZE syncs; workers enqueue each sync."""
-    settings.SYNC_SWEEP_BATCH_SIZE = 2
-    celery_app.conf.task_always_eager = False
-    for _ in range(5):
-        WorkItemFactory(tenant=integration.tenant)
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    queued_before = broker.llen("celery")
-
-    with django_capture_on_commit_callbacks(execute=True):
-        count = sweep.syncs_retry_now(syncs=IntegrationSync.objects.all(), include_synced=True)
-
-    assert count == 5
-    assert broker.llen("celery") - queued_before == 3

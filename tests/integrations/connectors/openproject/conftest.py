@@ -5,7 +5,6 @@ import pytest
 import responses
 from django.core.cache import cache
 
-from integrations.connectors import http
 from integrations.models import SUBSCRIBABLE_EVENTS
 from tests.factories import TenantIntegrationFactory
 from tests.fakes.openproject import API_KEY, BASE_URL, FakeOpenProject
@@ -17,14 +16,6 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def read_retry_pauses(monkeypatch) -> list[float]:
-    """Reads are retried with short jittered pauses: recorded here instead of slept."""
-    pauses: list[float] = []
-    monkeypatch.setattr(http, "_sleep", pauses.append)
-    return pauses
 
 
 @pytest.fixture

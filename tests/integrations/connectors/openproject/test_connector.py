@@ -27,7 +27,7 @@ PACKAGE = r"/api/v3/work_packages/\d+"
 
 
 def latest_sync(integration: TenantIntegration, event_type: str) -> IntegrationSync:
-    return IntegrationSync.objects.filter(integration=integration, event_type=event_type).latest("id")
+    return IntegrationSync.objects.filter(integration=integration, event__event_type=event_type).latest("id")
 
 
 def deliver(integration: TenantIntegration, event_type: str) -> IntegrationSync:
@@ -761,6 +761,32 @@ def test_oauth_settings_are_saved_with_the_client_secret_encrypted(admin_client,
     integration = TenantIntegration.objects.get(tenant=tenant)
     assert (integration.config["auth_method"], integration.config["oauth_client_id"]) == ("oauth2", "cid")
     assert integration.secrets["oauth_client_secret"] == "cs3cr3t"
+
+
+def test_the_status_conflict_policy_is_saved(admin_client, tenant):
+    response = admin_client.post(ADD, settings_form(tenant, status_conflict_policy="newer_wins"))
+
+    assert response.status_code == 302, form_errors(response)
+    assert TenantIntegration.objects.get(tenant=tenant).status_conflict_policy == "newer_wins"
+
+
+def test_a_save_without_the_policy_keeps_it(admin_client, tenant):
+    admin_client.post(ADD, settings_form(tenant, status_conflict_policy="tool_wins"))
+    integration = TenantIntegration.objects.get(tenant=tenant)
+    change = reverse("admin:integrations_tenantintegration_change", args=[integration.pk])
+
+    response = admin_client.post(change, settings_form(tenant, name="OpenProject (renamed)"))
+
+    assert response.status_code == 302, form_errors(response)
+    integration.refresh_from_db()
+    assert (integration.name, integration.status_conflict_policy) == ("OpenProject (renamed)", "tool_wins")
+
+
+def test_an_unknown_policy_is_a_form_error(admin_client, tenant):
+    response = admin_client.post(ADD, settings_form(tenant, status_conflict_policy="coin_toss"))
+
+    assert response.status_code == 200
+    assert list(form_errors(response)) == ["status_conflict_policy"]
 
 
 # --- OAuth ------------------------------------------------------------------------------------------

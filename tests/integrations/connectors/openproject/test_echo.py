@@ -42,7 +42,9 @@ def link(tenant, openproject):
 
 
 def status_syncs() -> set[int]:
-    return set(IntegrationSync.objects.filter(event_type=STATUS_CHANGED).values_list("integration_id", flat=True))
+    return set(
+        IntegrationSync.objects.filter(event__event_type=STATUS_CHANGED).values_list("integration_id", flat=True)
+    )
 
 
 def test_a_status_change_from_openproject_is_sent_to_the_webhook_but_not_back(client, openproject, webhook, workitem):
@@ -65,8 +67,8 @@ def test_a_status_change_through_the_api_is_sent_to_both(api, openproject, webho
 def test_the_webhook_gets_the_status_change_as_it_happened(client, openproject, workitem):
     signed_post(client, openproject, work_package_event(12, "Closed"))
 
-    sync = IntegrationSync.objects.get(event_type=STATUS_CHANGED)
-    assert sync.payload["changes"] == {"status": {"old": "New", "new": "Closed"}}
+    sync = IntegrationSync.objects.get(event__event_type=STATUS_CHANGED)
+    assert sync.event.payload["changes"] == {"status": {"old": "New", "new": "Closed"}}
     assert WorkItemNote.objects.filter(workitem=workitem, kind="system").count() == 1
 
 
@@ -90,8 +92,8 @@ def test_suppression_ends_with_the_block(openproject, webhook, workitem):
         services.workitem_update(workitem=workitem, status=WorkItem.Status.IN_PROGRESS)
     services.workitem_update(workitem=workitem, status=WorkItem.Status.CLOSED)
 
-    rows = IntegrationSync.objects.filter(event_type=STATUS_CHANGED).order_by("id")
-    assert [(s.integration_id, s.payload["changes"]["status"]["new"]) for s in rows] == [
+    rows = IntegrationSync.objects.filter(event__event_type=STATUS_CHANGED).order_by("id")
+    assert [(s.integration_id, s.event.payload["changes"]["status"]["new"]) for s in rows] == [
         (webhook.pk, "In Progress"),
         (openproject.pk, "Closed"),
         (webhook.pk, "Closed"),
@@ -120,7 +122,7 @@ def test_suppression_covers_every_event_of_the_change(openproject, webhook, work
     with events_suppressed_for(openproject.pk):
         services.workitem_update(workitem=workitem, status=WorkItem.Status.CLOSED, comments="Fixed")
 
-    assert set(IntegrationSync.objects.values_list("integration_id", "event_type")) == {
+    assert set(IntegrationSync.objects.values_list("integration_id", "event__event_type")) == {
         (webhook.pk, STATUS_CHANGED),
         (webhook.pk, EventType.WORKITEM_UPDATED),
     }

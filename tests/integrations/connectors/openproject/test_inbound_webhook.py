@@ -119,7 +119,7 @@ def test_a_bad_signature_is_401_and_changes_nothing(client, openproject, workite
 
     assert response.status_code == 401
     assert (status_of(workitem), system_notes(workitem)) == ("New", [])
-    assert not IntegrationSync.objects.filter(event_type="workitem_status_changed").exists()
+    assert not IntegrationSync.objects.filter(event__event_type="workitem_status_changed").exists()
 
 
 def test_a_missing_signature_header_is_401(client, openproject, workitem):

@@ -29,7 +29,7 @@ def globex_openproject(other_tenant, openproject_integration, fake_openproject) 
 
 
 def deliver(integration: TenantIntegration, event_type: str) -> IntegrationSync:
-    sync = IntegrationSync.objects.filter(integration=integration, event_type=event_type).latest("id")
+    sync = IntegrationSync.objects.filter(integration=integration, event__event_type=event_type).latest("id")
     sync_deliver(sync_id=sync.pk)
     sync.refresh_from_db()
     assert sync.status == "synced", sync.last_error

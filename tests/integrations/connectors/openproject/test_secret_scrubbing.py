@@ -36,7 +36,9 @@ def test_an_echoed_authorization_header_is_stored_redacted(openproject_integrati
     openproject_integration.config = {**openproject_integration.config, "auth_method": method}
     openproject_integration.save(update_fields=["config"])
     workitem = WorkItemFactory(tenant=openproject_integration.tenant)
-    sync = IntegrationSync.objects.get(integration=openproject_integration, event_type=EventType.WORKITEM_CREATED)
+    sync = IntegrationSync.objects.get(
+        integration=openproject_integration, event__event_type=EventType.WORKITEM_CREATED
+    )
 
     with responses.RequestsMock() as openproject:
         openproject.add_callback(responses.POST, f"{BASE_URL}/api/v3/projects/3/work_packages", echo_authorization)

@@ -28,7 +28,10 @@ def test_sync_now_creates_the_missing_work_package_and_later_changes_move_it(
     assert deliver_latest(openproject_integration).status == "failed"  # no work package to move
 
     sync = events.workitem_send_current_state(workitem=workitem, integration=openproject_integration)
-    assert (sync.event_type, deliver_latest(openproject_integration).status) == (EventType.WORKITEM_CREATED, "synced")
+    assert (sync.event.event_type, deliver_latest(openproject_integration).status) == (
+        EventType.WORKITEM_CREATED,
+        "synced",
+    )
 
     (package,) = fake_openproject.work_packages.values()
     assert ExternalLink.objects.get(integration=openproject_integration).external_id == str(package["id"])
@@ -47,6 +50,6 @@ def test_sync_now_of_a_linked_workitem_moves_its_package_to_the_current_status(
 
     sync = events.workitem_send_current_state(workitem=workitem, integration=openproject_integration)
 
-    assert sync.event_type == EventType.WORKITEM_STATUS_CHANGED
+    assert sync.event.event_type == EventType.WORKITEM_STATUS_CHANGED
     assert deliver_latest(openproject_integration).status == "synced"
     assert fake_openproject.status_name(package["status_id"]) == "New"
