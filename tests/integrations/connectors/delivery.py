@@ -43,3 +43,10 @@ def created(integration: TenantIntegration, **fields) -> WorkItem:
     sync = deliver(integration, "workitem_created")
     assert sync.status == "synced", sync.last_error
     return workitem
+
+
+def configure(integration: TenantIntegration, **config) -> TenantIntegration:
+    """Change some settings of a saved integration, as an admin would."""
+    integration.config = {**integration.config, **config}
+    integration.save(update_fields=["config"])
+    return integration

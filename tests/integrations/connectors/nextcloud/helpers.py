@@ -1,40 +1,14 @@
-"""What the Nextcloud tests do again and again: deliver a sync, make it due, configure."""
+"""What the Nextcloud tests do again and again, on top of the shared delivery helpers."""
 
-import datetime
-
-from django.utils import timezone
-
-from integrations.engine.delivery import sync_deliver
-from integrations.models import EventType, IntegrationSync, TenantIntegration
-from tests.factories import WorkItemFactory
+from integrations.models import TenantIntegration
+from tests.integrations.connectors import delivery
+from tests.integrations.connectors.delivery import configure, deliver, latest_sync, make_due
 from workitems.models import WorkItem
 
-
-def latest_sync(integration: TenantIntegration, event_type: str) -> IntegrationSync:
-    return IntegrationSync.objects.filter(integration=integration, event__event_type=event_type).latest("id")
-
-
-def deliver(integration: TenantIntegration, event_type: str) -> IntegrationSync:
-    """Deliver the latest sync of that event type; returns it refreshed."""
-    sync = latest_sync(integration, event_type)
-    sync_deliver(sync_id=sync.pk)
-    sync.refresh_from_db()
-    return sync
-
-
-def make_due(sync: IntegrationSync) -> None:
-    IntegrationSync.objects.filter(pk=sync.pk).update(next_attempt_at=timezone.now() - datetime.timedelta(seconds=5))
+__all__ = ["configure", "created", "deliver", "latest_sync", "make_due"]
 
 
 def created(integration: TenantIntegration, **fields) -> WorkItem:
     """A work item whose folder exists in Nextcloud."""
     fields.setdefault("description", "Cracked screen")
-    workitem = WorkItemFactory(tenant=integration.tenant, **fields)
-    assert deliver(integration, EventType.WORKITEM_CREATED).status == "synced"
-    return workitem
-
-
-def configure(integration: TenantIntegration, **config) -> TenantIntegration:
-    integration.config = {**integration.config, **config}
-    integration.save(update_fields=["config"])
-    return integration
+    return delivery.created(integration, **fields)

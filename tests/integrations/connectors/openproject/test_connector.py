@@ -14,45 +14,17 @@ from django.utils import timezone
 
 from integrations.connectors import registry
 from integrations.engine.delivery import sync_deliver
-from integrations.models import EventType, ExternalLink, IntegrationSync, SyncAttempt, TenantIntegration
+from integrations.models import EventType, ExternalLink, SyncAttempt, TenantIntegration
 from integrations.services import integration_connector, integration_send_test_event, integration_test_connection
 from tests.factories import CustomerFactory, UserFactory, WorkItemFactory
 from tests.fakes.openproject import API_KEY, BASE_URL
 from tests.fakes.openproject_oauth import CLIENT_ID, CLIENT_SECRET
+from tests.integrations.connectors.delivery import configure, created, deliver, make_due
 from workitems import services
 from workitems.models import WorkItem, WorkItemNote
 
 CREATE = r"/api/v3/projects/3/work_packages"
 PACKAGE = r"/api/v3/work_packages/\d+"
-
-
-def latest_sync(integration: TenantIntegration, event_type: str) -> IntegrationSync:
-    return IntegrationSync.objects.filter(integration=integration, event__event_type=event_type).latest("id")
-
-
-def deliver(integration: TenantIntegration, event_type: str) -> IntegrationSync:
-    """Deliver the latest sync of that event type; returns it refreshed."""
-    sync = latest_sync(integration, event_type)
-    sync_deliver(sync_id=sync.pk)
-    sync.refresh_from_db()
-    return sync
-
-
-def make_due(sync: IntegrationSync) -> None:
-    IntegrationSync.objects.filter(pk=sync.pk).update(next_attempt_at=timezone.now() - datetime.timedelta(seconds=5))
-
-
-def created(integration: TenantIntegration, **fields) -> WorkItem:
-    """A work item whose creation reached OpenProject."""
-    workitem = WorkItemFactory(tenant=integration.tenant, **fields)
-    assert deliver(integration, EventType.WORKITEM_CREATED).status == "synced"
-    return workitem
-
-
-def configure(integration: TenantIntegration, **config) -> TenantIntegration:
-    integration.config = {**integration.config, **config}
-    integration.save(update_fields=["config"])
-    return integration
 
 
 # --- Creating a work package -------------------------------------------------------------------
