@@ -8,6 +8,7 @@ from django.core.cache import cache
 from integrations.models import SUBSCRIBABLE_EVENTS
 from tests.factories import TenantIntegrationFactory
 from tests.fakes.openproject import API_KEY, BASE_URL, FakeOpenProject
+from tests.integrations.connectors.openproject.inbound_fixtures import with_webhook_secret
 
 
 @pytest.fixture(autouse=True)
@@ -57,3 +58,15 @@ def openproject_integration(tenant):
         },
         secrets={"api_key": API_KEY},
     )
+
+
+@pytest.fixture
+def openproject(openproject_integration):
+    """The OpenProject integration with a webhook secret: it takes OpenProject's webhooks."""
+    return with_webhook_secret(openproject_integration)
+
+
+@pytest.fixture
+def webhook(tenant):
+    """A webhook integration beside OpenProject: it hears every event Fieldhook broadcasts."""
+    return TenantIntegrationFactory(tenant=tenant, name="n8n")

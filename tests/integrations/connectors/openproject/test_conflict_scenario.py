@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from integrations import tasks
 from integrations.models import EventType, ExternalLink, IntegrationSync, TenantIntegration
-from tests.factories import TenantIntegrationFactory, WorkItemFactory
+from tests.factories import WorkItemFactory
 from tests.fakes.openproject import FakeOpenProject
 from tests.integrations.conftest import RECEIVER_URL
-from tests.integrations.connectors.openproject.inbound_fixtures import signed_post, with_webhook_secret
+from tests.integrations.connectors.openproject.inbound_fixtures import signed_post
 from workitems import services
 from workitems.models import WorkItem, WorkItemNote
 
@@ -37,16 +37,6 @@ def fake_openproject():
         mock.add(responses.POST, RECEIVER_URL, json={"received": True})
         yield fake
     assert fake.violations == [], "requests the real OpenProject would refuse"
-
-
-@pytest.fixture
-def openproject(openproject_integration):
-    return with_webhook_secret(openproject_integration)
-
-
-@pytest.fixture
-def webhook(tenant):
-    return TenantIntegrationFactory(tenant=tenant, name="n8n")
 
 
 @pytest.fixture

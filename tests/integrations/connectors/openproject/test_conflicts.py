@@ -21,10 +21,9 @@ from integrations.inbound.polling import integration_poll
 from integrations.inbound.services import Outcome, link_status_merge, workitem_status_from_integration
 from integrations.models import EventType, ExternalLink, IntegrationSync, StatusConflictPolicy, TenantIntegration
 from integrations.services import integration_connector
-from tests.factories import TenantIntegrationFactory, WorkItemFactory
+from tests.factories import WorkItemFactory
 from tests.integrations.connectors.openproject.inbound_fixtures import (
     signed_post,
-    with_webhook_secret,
     work_package_event,
 )
 from workitems import services
@@ -32,16 +31,6 @@ from workitems.models import WorkItem, WorkItemNote
 
 STATUS_CHANGED = EventType.WORKITEM_STATUS_CHANGED
 IN_PROGRESS, CLOSED = WorkItem.Status.IN_PROGRESS, WorkItem.Status.CLOSED
-
-
-@pytest.fixture
-def openproject(openproject_integration):
-    return with_webhook_secret(openproject_integration)
-
-
-@pytest.fixture
-def webhook(tenant):
-    return TenantIntegrationFactory(tenant=tenant, name="n8n")
 
 
 @pytest.fixture

@@ -9,23 +9,12 @@ from integrations.models import EventType, IntegrationSync
 from tests.factories import TenantIntegrationFactory, WorkItemFactory
 from tests.integrations.connectors.openproject.inbound_fixtures import (
     signed_post,
-    with_webhook_secret,
     work_package_event,
 )
 from workitems import services
 from workitems.models import WorkItem, WorkItemNote
 
 STATUS_CHANGED = EventType.WORKITEM_STATUS_CHANGED
-
-
-@pytest.fixture
-def openproject(openproject_integration):
-    return with_webhook_secret(openproject_integration)
-
-
-@pytest.fixture
-def webhook(tenant):
-    return TenantIntegrationFactory(tenant=tenant, name="n8n")
 
 
 @pytest.fixture

@@ -15,15 +15,9 @@ from tests.integrations.connectors.openproject.inbound_fixtures import (
     sign,
     signed_post,
     webhook_url,
-    with_webhook_secret,
     work_package_event,
 )
 from workitems.models import WorkItem, WorkItemNote
-
-
-@pytest.fixture
-def openproject(openproject_integration):
-    return with_webhook_secret(openproject_integration)
 
 
 @pytest.fixture
