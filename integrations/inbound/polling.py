@@ -24,8 +24,14 @@ from integrations.crypto import SecretsUnreadable
 from integrations.engine import dispatch, resilience
 from integrations.engine.policy import scrub, secret_strings
 from integrations.engine.resilience import CircuitState
-from integrations.inbound.merge import MergeAction, link_updates, status_merge
-from integrations.inbound.services import OUTCOMES, Outcome, link_status_merge, workitem_content_type
+from integrations.inbound.merge import MergeAction, link_updates
+from integrations.inbound.services import (
+    OUTCOMES,
+    Outcome,
+    link_merge_decide,
+    link_status_merge,
+    workitem_content_type,
+)
 from integrations.models import ExternalLink, TenantIntegration
 from integrations.services import integration_connector
 from workitems.models import WorkItem
@@ -113,14 +119,7 @@ def _settled(
     integration: TenantIntegration, link: ExternalLink, workitem: WorkItem, remote: RemoteStatus, mapped: str
 ) -> Outcome | None:
     """The outcome when the merge would write nothing (the steady state: no lock, no query), else None."""
-    merge = status_merge(
-        base=link.base_status,
-        local=workitem.status,
-        remote=mapped,
-        policy=integration.status_conflict_policy,
-        local_changed_at=workitem.status_changed_at,
-        remote_changed_at=remote.changed_at,
-    )
+    merge = link_merge_decide(integration, link, workitem, remote, mapped)
     if merge.action == MergeAction.APPLY_REMOTE or link_updates(
         link=link, remote=remote, mapped=mapped, merge=merge, now=timezone.now()
     ):

@@ -124,14 +124,7 @@ def link_status_merge(
             )
             if workitem is None:
                 return Outcome.UNLINKED
-            merge = status_merge(
-                base=link.base_status,
-                local=workitem.status,
-                remote=mapped,
-                policy=integration.status_conflict_policy,
-                local_changed_at=workitem.status_changed_at,
-                remote_changed_at=remote.changed_at,
-            )
+            merge = link_merge_decide(integration, link, workitem, remote, mapped)
             _merge_carry_out(arrival, link, workitem, merge)
     except ValidationError as error:
         logger.warning(
@@ -143,6 +136,20 @@ def link_status_merge(
         )
         return Outcome.INVALID
     return OUTCOMES[merge.action]
+
+
+def link_merge_decide(
+    integration: TenantIntegration, link: ExternalLink, workitem: WorkItem, remote: RemoteStatus, mapped: str
+) -> StatusMerge:
+    """The three-way decision for a remote status (mapped to ours) of a linked work item."""
+    return status_merge(
+        base=link.base_status,
+        local=workitem.status,
+        remote=mapped,
+        policy=integration.status_conflict_policy,
+        local_changed_at=workitem.status_changed_at,
+        remote_changed_at=remote.changed_at,
+    )
 
 
 def _merge_carry_out(arrival: _Arrival, link: ExternalLink, workitem: WorkItem, merge: StatusMerge) -> None:
