@@ -62,13 +62,16 @@ WITH candidates AS (
           AND s.next_attempt_at <= %(due_by)s
           AND (s.claimed_until IS NULL OR s.claimed_until < %(now)s)
           AND (%(only)s::bigint[] IS NULL OR s.id = ANY(%(only)s::bigint[]))
-          AND NOT EXISTS (
-              SELECT 1 FROM {sync} e
+          -- the object's earliest pending sync to this integration: a subquery run per candidate,
+          -- so that it probes the object-order index whatever the planner's statistics say
+          AND s.id = (
+              SELECT e.id FROM {sync} e
               WHERE e.integration_id = s.integration_id
                 AND e.content_type_id = s.content_type_id
                 AND e.object_id = s.object_id
                 AND e.status = 'pending'
-                AND e.id < s.id
+              ORDER BY e.id
+              LIMIT 1
           )
         ORDER BY s.next_attempt_at, s.id
         LIMIT (
@@ -120,9 +123,10 @@ def _kind_rates() -> dict[str, float]:
     return {kind: rate for kind, rate in rates.items() if rate}
 
 
-def _claim_postgresql(
+def claim_statement(
     *, limit: int, until: datetime.datetime, blocked: list[int], only: list[int] | None, now: datetime.datetime
-) -> list[Claimed]:
+) -> tuple[str, dict[str, Any]]:
+    """The claim's SQL and parameters (PostgreSQL)."""
     sql = CLAIM_SQL.format(
         integration=TenantIntegration._meta.db_table,
         sync=IntegrationSync._meta.db_table,
@@ -140,6 +144,13 @@ def _claim_postgresql(
         "kind_rates": json.dumps(_kind_rates()),
         "window": settings.SYNC_RATE_WINDOW_SECONDS,
     }
+    return sql, params
+
+
+def _claim_postgresql(
+    *, limit: int, until: datetime.datetime, blocked: list[int], only: list[int] | None, now: datetime.datetime
+) -> list[Claimed]:
+    sql, params = claim_statement(limit=limit, until=until, blocked=blocked, only=only, now=now)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
