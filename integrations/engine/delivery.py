@@ -39,6 +39,7 @@ from integrations.services import integration_connector
 logger = logging.getLogger("integrations.delivery")
 Pending = IntegrationSync.Status.PENDING
 PARTIAL_RECORD_SECONDS = 1.0  # a long batch records what it has done at least this often
+SATURATED_RETRY_SECONDS = 1.0  # a drain leaves an integration with a full bulkhead alone this long
 
 
 # --- Sending, lane by lane ---------------------------------------------------------------------
@@ -55,6 +56,7 @@ class Batch:
     lanes: list[concurrent.futures.Future] = field(default_factory=list)
     held: dict[int, tuple[DeliveryVerdict, float]] = field(default_factory=dict)  # integration → why, until
     succeeded: set[int] = field(default_factory=set)  # integrations with a success not yet told the breaker
+    saturated: set[int] = field(default_factory=set)  # integrations that got no place in their bulkhead
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def done(self) -> bool:
@@ -159,6 +161,7 @@ def _group_start(batch: Batch, integration: TenantIntegration, items: list[Claim
         batch.lanes.append(_submit(lambda token=token: _lane(batch, integration, queue, token=token, probing=False)))
         lanes += 1
     if not lanes:
+        batch.saturated.add(integration.pk)
         while queue:
             batch.defer(queue.popleft(), DeliveryVerdict.CONCURRENCY_LIMITED, 0.05 + random.uniform(0, 0.25))  # noqa: S311 (jitter)
 
@@ -333,20 +336,28 @@ def syncs_drain() -> int:
     stop_claiming = time.monotonic() + settings.SYNC_DRAIN_SECONDS
     threads = max(1, settings.SYNC_SEND_THREADS)
     running: list[Batch] = []
+    # Integrations whose bulkhead was full at their last batch → when to try them again: their
+    # syncs would only be claimed to be set back (a place frees when a lane ends, here or elsewhere).
+    saturated: dict[int, float] = {}
     claimed_total, exhausted = 0, False
     try:
         while True:
             for batch in [batch for batch in running if batch.done()]:
                 batch_record_progress(batch, final=True)
                 running.remove(batch)
+                for integration_id in batch.integrations.keys() - batch.saturated:
+                    saturated.pop(integration_id, None)  # its lanes here ended: places are free
                 exhausted = False  # what it finished may have unblocked a later event of an object
             busy = sum(not lane.done() for batch in running for lane in batch.lanes)
             if not exhausted and busy < threads and time.monotonic() < stop_claiming:
-                claimed, until = _claim(limit=settings.SYNC_BATCH_SIZE)
+                now = time.monotonic()
+                skip = [integration_id for integration_id, retry_at in saturated.items() if retry_at > now]
+                claimed, until = _claim(limit=settings.SYNC_BATCH_SIZE, skip=skip)
                 if claimed:
                     if len(claimed) == settings.SYNC_BATCH_SIZE and settings.SYNC_SEND_THREADS > 0:
                         dispatch.wake_later(delay=0)
-                    running.append(batch_start(claimed, until=until))
+                    running.append(batch := batch_start(claimed, until=until))
+                    saturated.update(dict.fromkeys(batch.saturated, now + SATURATED_RETRY_SECONDS))
                     claimed_total += len(claimed)
                     continue
                 exhausted = True
@@ -372,9 +383,11 @@ def _wait_for_a_lane(running: list[Batch]) -> None:
             batch_record_progress(batch, final=False)
 
 
-def _claim(*, limit: int, only: list[int] | None = None) -> tuple[list[Claimed], datetime.datetime]:
+def _claim(
+    *, limit: int, only: list[int] | None = None, skip: list[int] | None = None
+) -> tuple[list[Claimed], datetime.datetime]:
     until = timezone.now() + datetime.timedelta(seconds=settings.SYNC_CLAIM_SECONDS)
-    blocked = [] if only is not None else resilience.blocked_integrations()
+    blocked = [] if only is not None else resilience.blocked_integrations() + (skip or [])
     return syncs_claim(limit=limit, until=until, blocked=blocked, only=only), until
 
 

@@ -163,6 +163,28 @@ def test_a_drain_goes_on_until_nothing_is_due_and_follows_each_objects_order(rec
         assert events == ["workitem_created", "workitem_status_changed"]
 
 
+def test_a_drain_stops_claiming_an_integration_whose_bulkhead_is_full_while_others_go_on(
+    receiver, tenant, integration, settings
+):
+    """Every place of `integration` is taken by other workers: its syncs are set back once,
+    then left out of this drain's claims, instead of filling every batch and being set back
+    again and again (they stay due: a set-back is shorter than the claim's early margin)."""
+    settings.SYNC_BATCH_SIZE, settings.SYNC_DRAIN_SECONDS = 20, 1.0
+    for number in range(settings.INTEGRATION_MAX_IN_FLIGHT):
+        assert resilience.inflight_acquire(integration, f"another-worker:{number}")
+    syncs_made(integration, count=50)
+    other = TenantIntegrationFactory(tenant=tenant, name="Other", config={"url": OTHER_URL})
+    syncs_made(other, count=60)
+
+    with CaptureQueriesContext(connection) as queries:
+        delivery.syncs_drain()
+
+    assert IntegrationSync.objects.filter(integration=other, status="synced").count() == 60
+    assert IntegrationSync.objects.filter(integration=integration, status="pending", attempts=0).count() == 50
+    claims = [query for query in queries.captured_queries if "WITH candidates" in query["sql"]]
+    assert len(claims) <= 6  # 10 + 20 + 20 + 10 of `other`, and the one that finds nothing
+
+
 def test_a_fresh_event_of_another_tenant_is_not_held_back_by_a_backlog(receiver, tenant, settings):
     """10,000 events of one tenant are waiting; another tenant's new one goes in the next batch."""
     settings.SYNC_BATCH_SIZE = 100
