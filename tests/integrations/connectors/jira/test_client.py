@@ -111,3 +111,15 @@ def test_every_answer_reports_the_quota_left(fake_jira, jira_client):
 
     assert jira_client.rate_limit is not None
     assert jira_client.rate_limit.remaining == fake_jira.rate_limit - 1
+
+
+def test_a_site_failing_half_way_creates_what_it_could_and_reports_the_rest(fake_jira, jira_client):
+    fake_jira.fail_after(2, status=503)
+
+    result = jira_client.issues_create_bulk([{"fields": task(f"Child {n}")} for n in range(3)])
+
+    assert [key for _, _, key in result.created] == ["SVC-1", "SVC-2"]
+    assert result.failed == [(2, "Service unavailable")]
+    with pytest.raises(ConnectorError) as raised:
+        jira_client.issue_create(task("One more"))
+    assert raised.value.error_class == ErrorClass.SERVER
