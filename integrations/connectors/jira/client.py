@@ -217,7 +217,7 @@ def raise_for_jira(response: HttpResponse, *, what: str, rate_limit: RateLimitHi
         raise ConnectorError(message, permanent=True, error_class=ErrorClass.AUTH, **common)
     if code == 404:
         # 404: the project, issue or link type does not exist, or the account may not see it.
-        raise ConnectorError(f"Jira could not find what {what} needs{said}", permanent=True, **common)
+        raise ConnectorError(f"Jira found nothing for {what}{said}", permanent=True, **common)
     if code in (429, 503):
         raise _throttled(response, what=what, detail=detail, common=common)
     if code == 409:

@@ -293,3 +293,16 @@ def test_the_test_event_checks_the_connection_and_creates_nothing(fake_jira, jir
 
     assert sync.status == "synced"
     assert fake_jira.issues == {}
+
+
+def test_a_deleted_issue_fails_its_status_change_at_once_in_jiras_words(fake_jira, jira_integration):
+    workitem = created(jira_integration)
+    del fake_jira.issues["SVC-1"]
+    services.workitem_update(workitem=workitem, status=WorkItem.Status.CLOSED)
+
+    sync = deliver(jira_integration, EventType.WORKITEM_STATUS_CHANGED)
+
+    assert sync.status == "failed"
+    assert sync.last_error == (
+        "Jira found nothing for the transitions of SVC-1: Issue does not exist or you do not have permission to see it."
+    )

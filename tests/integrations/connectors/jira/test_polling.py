@@ -3,7 +3,10 @@
 merged three-way into its work item, nothing sent back to Jira."""
 
 import re
+import time
+from types import SimpleNamespace
 
+from integrations.connectors.jira import connector
 from integrations.inbound.polling import integration_poll
 from integrations.models import IntegrationSync
 from tests.integrations.connectors.jira.helpers import linked_work_items, status_of
@@ -75,3 +78,29 @@ def test_a_refused_token_is_recorded_not_raised(fake_jira, jira_integration):
     result = integration_poll(integration=jira_integration)
 
     assert result.startswith("Poll failed: Jira refused the account email and API token (HTTP 401)")
+
+
+def later(monkeypatch, seconds: float) -> None:
+    """The connector's clock moves on by `seconds`."""
+    moment = time.time() + seconds
+    monkeypatch.setattr(connector, "time", SimpleNamespace(time=lambda: moment))
+
+
+def test_the_window_reaches_back_to_the_previous_answer_with_a_margin(fake_jira, jira_integration, monkeypatch):
+    linked_work_items(jira_integration, fake_jira, 1)
+    integration_poll(integration=jira_integration)
+    later(monkeypatch, 3 * 3600)
+
+    integration_poll(integration=jira_integration)
+
+    assert "AND updated >= -183m ORDER BY" in fake_jira.calls("POST", SEARCH)[-1].json()["jql"]
+
+
+def test_once_a_day_the_poll_reads_every_issue_with_the_label_again(fake_jira, jira_integration, monkeypatch):
+    linked_work_items(jira_integration, fake_jira, 1)
+    integration_poll(integration=jira_integration)
+    later(monkeypatch, 24 * 3600 + 1)
+
+    integration_poll(integration=jira_integration)
+
+    assert "updated >=" not in fake_jira.calls("POST", SEARCH)[-1].json()["jql"]
