@@ -119,6 +119,8 @@ def test_the_admin_shows_every_setting_with_its_help_and_never_the_token(superus
     for name in ("site_url", "email", "api_token", "project_key", "issue_type", "transition_map", "webhook_secret"):
         assert f'name="cfg_{name}"' in html or f'name="cfg_{name}-0-key"' in html
     assert "id.atlassian.com" in html
+    assert "Statuses from Jira Cloud" in change.content.decode()
+    assert 'name="status_conflict_policy"' in change.content.decode()
     assert change.status_code == 200
     assert API_TOKEN not in change.content.decode()
 
