@@ -31,6 +31,7 @@ django_setup(bench_env(db_name="fieldhook_bench_connectors", redis_db=12))
 
 from integrations.connectors import registry  # noqa: E402
 from integrations.connectors.base import Connector, Event  # noqa: E402
+from tests.fakes import jira  # noqa: E402
 from tests.fakes.nextcloud import APP_PASSWORD, USER, FakeNextcloud  # noqa: E402
 from tests.fakes.served import Answer, FakeRequest, serving  # noqa: E402
 from tests.fakes.slack import BOT_TOKEN, CHANNEL_ID, WEBHOOK_PATH, FakeSlack  # noqa: E402
@@ -85,6 +86,15 @@ CASES = [
         "zulip",
         lambda: FakeZulip(validate=False, rate_limit=10**9).handle,
         lambda base: ({"site_url": base, "bot_email": BOT_EMAIL, "channel": CHANNEL}, {"api_key": API_KEY}),
+    ),
+    Case(
+        "jira",
+        "jira",
+        lambda: jira.FakeJira(validate=False, rate_limit=10**9).handle,
+        lambda base: (
+            {"site_url": base, "email": jira.EMAIL, "project_key": jira.PROJECT, "issue_type": "Task"},
+            {"api_token": jira.API_TOKEN},
+        ),
     ),
     Case(
         "nextcloud",
