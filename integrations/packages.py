@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -52,6 +53,32 @@ class PackageTarget:
 
 class PackageRunNotResumable(Exception):
     """A resume asked of a run that is done or still running (the message says which)."""
+
+
+# --- Templates -------------------------------------------------------------------------------
+
+
+def package_template_save(
+    *, template: PackageTemplate, elements: list[dict[str, Any]] | None = None
+) -> PackageTemplate:
+    """Save a template and, when given, its elements in their new order: an element with an
+    `id` is kept (runs refer to it), one without is added, one left out is removed."""
+    with transaction.atomic():
+        template.save()
+        if elements is not None:
+            kept = {element["id"] for element in elements if element.get("id")}
+            template.elements.exclude(pk__in=kept).delete()
+            for position, element in enumerate(elements, start=1):
+                fields = {
+                    "position": position,
+                    "summary": element["summary"],
+                    "description": element.get("description", ""),
+                }
+                if element.get("id"):
+                    template.elements.filter(pk=element["id"]).update(**fields)
+                else:
+                    template.elements.create(**fields)
+    return template
 
 
 # --- Starting and resuming -------------------------------------------------------------------
