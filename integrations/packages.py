@@ -206,10 +206,9 @@ def _create_missing(run: PackageRun) -> None:
             "The integration is paused; resume it first.", permanent=True, error_class=ErrorClass.CONFIG
         )
     connector = integration_connector(integration=run.integration)
-    missing = _missing_markers(run)
-    if missing:
+    if _missing(run):
         _pace(run.integration)
-        _record_found(run, connector.package_find(project_key=run.project_key, markers=missing))
+        _record_found(run, connector.package_find(project_key=run.project_key, group=_group(run)))
     if not run.parent_key:
         _pace(run.integration)
         parent = connector.package_create_parent(project_key=run.project_key, issue=_parent_issue(run))
@@ -255,15 +254,18 @@ def _pace(integration: TenantIntegration) -> None:
 # --- Markers and what exists ------------------------------------------------------------------
 
 
+def _group(run: PackageRun) -> str:
+    """The same on every issue of the run; letters, digits and dashes (a valid Jira label)."""
+    return f"fieldhook-package-{run.uuid.hex[:16]}"
+
+
 def _marker(run: PackageRun, element: str | int) -> str:
-    """Unique to the run and the element; letters, digits and dashes (a valid Jira label)."""
-    return f"fieldhook-{run.uuid.hex[:16]}-{element}"
+    """Unique to the run and the element."""
+    return f"{_group(run)}-{element}"
 
 
-def _missing_markers(run: PackageRun) -> list[str]:
-    markers = [] if run.parent_key else [_marker(run, "parent")]
-    children = (str(child["element"]) for child in run.plan["children"])
-    return markers + [_marker(run, element) for element in children if element not in run.child_keys]
+def _missing(run: PackageRun) -> bool:
+    return not run.parent_key or len(run.child_keys) < len(run.plan["children"])
 
 
 def _record_found(run: PackageRun, found: dict[str, PackageCreated]) -> None:
@@ -298,6 +300,7 @@ def _save(run: PackageRun) -> None:
 def _parent_issue(run: PackageRun) -> PackageIssue:
     plan = run.plan
     return PackageIssue(
+        group=_group(run),
         marker=_marker(run, "parent"),
         issue_type=plan["parent"]["issue_type"],
         summary=plan["parent"]["summary"],
@@ -309,6 +312,7 @@ def _parent_issue(run: PackageRun) -> PackageIssue:
 
 def _child_issue(run: PackageRun, child: dict) -> PackageIssue:
     return PackageIssue(
+        group=_group(run),
         marker=_marker(run, child["element"]),
         issue_type=run.plan["child_issue_type"],
         summary=child["summary"],

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from integrations.connectors import text
 
-PLACEHOLDER = re.compile(r"\{(\w*)\}")
+PLACEHOLDER = re.compile(r"\{([\w.]+)\}")
 
 
 def _name(workitem: dict[str, Any], key: str) -> str:

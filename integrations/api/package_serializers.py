@@ -62,17 +62,16 @@ class PackageTemplateSerializer(serializers.ModelSerializer):
     def validate_elements(self, elements: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ids = [element["id"] for element in elements if "id" in element]
         known = set(self.instance.elements.values_list("id", flat=True)) if self.instance is not None else set()
-        errors = []
-        for element in elements:
+        errors = {}
+        for index, element in enumerate(elements):
             if "id" not in element:
-                errors.append({})
-            elif element["id"] not in known:
-                errors.append({"id": [f"No element with id {element['id']} in this template."]})
+                continue
+            if element["id"] not in known:
+                errors[str(index)] = {"id": [f"No element with id {element['id']} in this template."]}
             elif ids.count(element["id"]) > 1:
-                errors.append({"id": [f"Element {element['id']} is listed twice."]})
-            else:
-                errors.append({})
-        if any(errors):
+                errors[str(index)] = {"id": [f"Element {element['id']} is listed twice."]}
+        if errors:
+            # Keyed by position, as DRF reports the items' own field errors.
             raise serializers.ValidationError(errors)
         return elements
 
@@ -188,12 +187,13 @@ class PackageStartSerializer(serializers.Serializer):
             )
         }
         elements = {element.pk: element for element in template.elements.all()}
-        errors, targets, seen = [], [], set()
-        for target in attrs["targets"]:
+        errors, targets, seen = {}, [], set()
+        for index, target in enumerate(attrs["targets"]):
             problems = self._target_problems(target, integrations, elements, seen)
-            errors.append(problems)
             seen.add(target["integration"])
-            if not problems:
+            if problems:
+                errors[str(index)] = problems
+            else:
                 chosen = set(target.get("elements", elements))
                 targets.append(
                     packages.PackageTarget(
@@ -202,7 +202,7 @@ class PackageStartSerializer(serializers.Serializer):
                         elements=[element for pk, element in elements.items() if pk in chosen],
                     )
                 )
-        if any(errors):
+        if errors:
             raise serializers.ValidationError({"targets": errors})
         return {"template": template, "targets": targets}
 

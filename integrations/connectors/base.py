@@ -152,9 +152,10 @@ class OAuthEndpoints:
 
 @dataclass(frozen=True)
 class PackageIssue:
-    """One issue of a package, as the tool should show it. The connector stores `marker` on the
-    issue (a label, a tag) so that a resumed run finds what an earlier try created."""
+    """One issue of a package, as the tool should show it. The connector stores `group` and
+    `marker` on the issue (labels, tags) so that a resumed run finds what an earlier try created."""
 
+    group: str  # the same on every issue of a run; letters, digits and dashes only
     marker: str  # unique to the run and the element; letters, digits and dashes only
     issue_type: str
     summary: str  # one line
@@ -312,8 +313,8 @@ class Connector:
     # Most children one package_create_children call may be given.
     package_batch_size: ClassVar[int] = 50
 
-    def package_find(self, *, project_key: str, markers: list[str]) -> dict[str, PackageCreated]:
-        """The issues an earlier try already created, by marker (none of them: an empty dict)."""
+    def package_find(self, *, project_key: str, group: str) -> dict[str, PackageCreated]:
+        """The issues of the group that exist already (an earlier try made them), by marker."""
         raise NotImplementedError
 
     def package_create_parent(self, *, project_key: str, issue: PackageIssue) -> PackageCreated:
