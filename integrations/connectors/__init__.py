@@ -20,6 +20,7 @@ KINDS: dict[str, str] = {
     "nextcloud": "integrations.connectors.nextcloud.connector.NextcloudConnector",
     "slack": "integrations.connectors.slack.connector.SlackConnector",
     "zulip": "integrations.connectors.zulip.connector.ZulipConnector",
+    "jira": "integrations.connectors.jira.connector.JiraConnector",
 }
 
 

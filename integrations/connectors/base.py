@@ -201,6 +201,9 @@ class Connector:
     # Config fields (URLs) naming where the credentials are sent: when their scheme, host or
     # port changes, the form drops the stored secrets and asks for them again.
     destination_fields: ClassVar[tuple[str, ...]] = ()
+    # POLLS: `remote_statuses` reports only the objects that changed since its previous answer
+    # (a tool asked for what was updated since then): an id left out is unchanged, not gone.
+    polls_changes_only: ClassVar[bool] = False
     # How a person names the tool's objects: the noun ("issue"; plural with an "s") and one of
     # them in a note ("issue {id}").
     remote_noun: ClassVar[str] = "item"

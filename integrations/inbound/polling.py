@@ -95,7 +95,7 @@ def _poll(integration: TenantIntegration) -> str:
         status = remote.get(link.external_id)
         mapped = None if status is None else connector.local_status_for(status.status)
         if status is None:
-            outcome = Outcome.UNLINKED
+            outcome = Outcome.UNCHANGED if connector.polls_changes_only else Outcome.UNLINKED
         elif mapped is None:
             outcome = Outcome.UNMAPPED
             unmapped.add(status.status)

@@ -200,6 +200,8 @@ class FakeJira:
         }
         if (method, path) in routes:
             return routes[(method, path)], {}
+        if method == "GET" and (issue := re.fullmatch(rf"{API}/issue/(?P<key>[^/]+)", path)):
+            return self._get, {"key": issue["key"]}
         issue = re.fullmatch(rf"{API}/issue/(?P<key>[^/]+)/(?P<what>transitions|comment)", path)
         if issue:
             handlers = {
@@ -338,6 +340,13 @@ class FakeJira:
     def _key(self, key_or_id: str) -> str:
         return key_or_id if key_or_id in self.issues else next(k for k, i in self.ids.items() if i == key_or_id)
 
+    def _get(self, request: FakeRequest, *, key: str) -> Answer:
+        if self._issue(key) is None:
+            return _errors(404, messages=["Issue does not exist or you do not have permission to see it."])
+        key = self._key(key)
+        wanted = [name for name in request.query.get("fields", "").split(",") if name] or list(self.issues[key])
+        return Answer.of_json(self._found(key, wanted))
+
     # --- Transitions, comments, links ------------------------------------------------------------
 
     def _transitions(self, request: FakeRequest, *, key: str) -> Answer:
@@ -442,6 +451,12 @@ class FakeJira:
         clauses = [c.strip() for c in re.split(r"\s+AND\s+", query, flags=re.IGNORECASE) if c.strip()]
         if not clauses:
             raise JqlError("Unbounded JQL queries are not allowed here. Please add a search restriction.", ours=False)
+        for clause in clauses:
+            project = re.fullmatch(r"project\s*=\s*(.+)", clause, flags=re.IGNORECASE)
+            if project and _unquote(project[1]) not in self.projects:
+                raise JqlError(
+                    f"The value '{_unquote(project[1])}' does not exist for the field 'project'.", ours=False
+                )
         keys = list(self.issues)
         for clause in clauses:
             keys = [key for key in keys if self._matches(key, clause)]

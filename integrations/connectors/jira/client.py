@@ -109,6 +109,11 @@ class JiraClient:
             error_class=ErrorClass.SERVER,
         )
 
+    def issue_status(self, key: str) -> str:
+        """The name of the issue's status now."""
+        answer = self._read("GET", f"/issue/{quote(key, safe='')}?fields=status", what=f"the status of {key}")
+        return str(((answer.get("fields") or {}).get("status") or {}).get("name") or "")
+
     def issue_transitions(self, key: str) -> list[dict[str, Any]]:
         """The transitions the account may make on the issue now (id, name, to: {name, …})."""
         answer = self._read("GET", f"/issue/{quote(key, safe='')}/transitions", what=f"the transitions of {key}")
