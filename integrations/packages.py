@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.connectors import text
+from integrations.connectors import registry, text
 from integrations.connectors.base import Capability, Connector, PackageBatch, PackageCreated, PackageIssue
 from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.crypto import SecretsUnreadable
@@ -159,8 +159,6 @@ def _summary(template: str, facts: dict) -> str:
 
 def package_integrations(*, integrations: Iterable[TenantIntegration]) -> list[TenantIntegration]:
     """Those of `integrations` whose kind creates packages."""
-    from integrations.connectors import registry
-
     kinds = set(registry.with_capability(Capability.CREATES_PACKAGES))
     return [integration for integration in integrations if integration.integration_type in kinds]
 
@@ -341,10 +339,12 @@ def _finish(run: PackageRun, *, error: str) -> str:
 
 
 def _refusals(run: PackageRun) -> str:
+    """e.g. "Jira Cloud refused 2 children: 'Order parts': summary: …; 'Test': …." """
     summaries = {str(child["element"]): child["summary"] for child in run.plan["children"]}
     reasons = "; ".join(f"'{summaries[element]}': {reason}" for element, reason in run.element_errors.items())
     count = len(run.element_errors)
-    return f"The tool refused {count} child{'ren' if count != 1 else ''}: {reasons}"
+    tool = registry.get(run.integration.integration_type).label
+    return f"{tool} refused {count} child{'ren' if count != 1 else ''}: {reasons}."
 
 
 def package_run_note(run: PackageRun) -> str:

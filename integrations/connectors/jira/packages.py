@@ -53,15 +53,13 @@ def _quoted(value: str) -> str:
 
 
 class JiraPackages:
-    """Mixed into the Jira connector; `package_client()` is the site's client."""
+    """Mixed into the Jira connector, whose `client` is the site's JiraClient."""
 
+    client: JiraClient
     package_batch_size = BULK_LIMIT
 
-    def package_client(self) -> JiraClient:
-        raise NotImplementedError
-
     def package_find(self, *, project_key: str, group: str) -> dict[str, PackageCreated]:
-        client = self.package_client()
+        client = self.client
         jql = f"project = {_quoted(project_key)} AND labels = {_quoted(group)} ORDER BY key ASC"
         found: dict[str, PackageCreated] = {}
         for issue in client.issues_search(jql, fields=["labels", "parent"]):
@@ -75,7 +73,7 @@ class JiraPackages:
         return found
 
     def package_create_parent(self, *, project_key: str, issue: PackageIssue) -> PackageCreated:
-        client = self.package_client()
+        client = self.client
         answer = client.issue_create(package_fields(project_key=project_key, issue=issue))
         key = str(answer["key"])
         return PackageCreated(marker=issue.marker, key=key, url=client.browse_url(key), linked=True)
@@ -83,7 +81,7 @@ class JiraPackages:
     def package_create_children(
         self, *, project_key: str, parent: PackageCreated, children: list[PackageIssue]
     ) -> PackageBatch:
-        client = self.package_client()
+        client = self.client
         result = client.issues_create_bulk(
             [
                 {"fields": package_fields(project_key=project_key, issue=child, parent_key=parent.key)}
@@ -103,4 +101,4 @@ class JiraPackages:
         return PackageBatch(created=created, refused=refused)
 
     def package_link_child(self, *, parent: PackageCreated, child: PackageCreated) -> None:
-        self.package_client().issue_link_create(link_type=LINK_TYPE, inward_key=parent.key, outward_key=child.key)
+        self.client.issue_link_create(link_type=LINK_TYPE, inward_key=parent.key, outward_key=child.key)
