@@ -7,6 +7,8 @@ import pytest
 from integrations import packages
 from integrations.models import PackageRun
 from tests.factories import PackageTemplateFactory
+from tests.fakes.jira import SITE_URL
+from tests.integrations.packages.conftest import jira_integration
 from workitems.models import WorkItemNote
 
 
@@ -208,9 +210,6 @@ def test_each_try_ends_with_a_system_note_on_the_work_item(committed, sites, jir
 
 
 def test_a_wrong_api_token_fails_the_run_with_jiras_advice_and_no_secret(committed, sites, tenant, template, workitem):
-    from tests.fakes.jira import SITE_URL
-    from tests.integrations.packages.conftest import jira_integration
-
     wrong = jira_integration(tenant, name="Jira wrong", site_url=SITE_URL, api_token="not-the-token-1234")
 
     (run,) = start(committed, workitem, template, wrong)
