@@ -11,8 +11,8 @@ def task(summary: str, **more) -> dict:
     return {"project": {"key": PROJECT}, "issuetype": {"name": "Task"}, "summary": summary, **more}
 
 
-def test_it_authenticates_with_the_account_email_and_api_token(fake_jira, client):
-    me = client.myself()
+def test_it_authenticates_with_the_account_email_and_api_token(fake_jira, jira_client):
+    me = jira_client.myself()
 
     assert me["displayName"] == DISPLAY_NAME
     assert fake_jira.calls("GET", "/myself")[0].headers["Authorization"].startswith("Basic ")
@@ -29,49 +29,49 @@ def test_a_wrong_api_token_is_a_permanent_auth_error_that_says_where_to_make_one
     assert "id.atlassian.com" in raised.value.message
 
 
-def test_create_answers_the_new_issue_key(fake_jira, client):
-    created = client.issue_create(task("RMA-1: Cracked screen", labels=["fieldhook"]))
+def test_create_answers_the_new_issue_key(fake_jira, jira_client):
+    created = jira_client.issue_create(task("RMA-1: Cracked screen", labels=["fieldhook"]))
 
     assert created["key"] == "SVC-1"
     assert fake_jira.issues["SVC-1"]["labels"] == ["fieldhook"]
 
 
-def test_a_refused_field_is_named_in_the_error(fake_jira, client):
+def test_a_refused_field_is_named_in_the_error(fake_jira, jira_client):
     with pytest.raises(ConnectorError) as raised:
-        client.issue_create(task("RMA-1", priority={"name": "Urgent"}))
+        jira_client.issue_create(task("RMA-1", priority={"name": "Urgent"}))
 
     assert raised.value.permanent
     assert "priority: Specify the Priority" in raised.value.message
 
 
-def test_bulk_create_reports_refused_elements_by_their_position(fake_jira, client):
+def test_bulk_create_reports_refused_elements_by_their_position(fake_jira, jira_client):
     fake_jira.fail_bulk_elements({1, 3})
 
-    result = client.issues_create_bulk([{"fields": task(f"Child {n}")} for n in range(4)])
+    result = jira_client.issues_create_bulk([{"fields": task(f"Child {n}")} for n in range(4)])
 
     assert [(index, key) for index, _, key in result.created] == [(0, "SVC-1"), (2, "SVC-2")]
     assert [index for index, _ in result.failed] == [1, 3]
     assert "summary: Injected by the test" in result.failed[0][1]
 
 
-def test_bulk_create_answers_when_every_element_is_refused(fake_jira, client):
-    result = client.issues_create_bulk([{"fields": task("")}, {"fields": task("")}])
+def test_bulk_create_answers_when_every_element_is_refused(fake_jira, jira_client):
+    result = jira_client.issues_create_bulk([{"fields": task("")}, {"fields": task("")}])
 
     assert result.created == []
     assert [index for index, _ in result.failed] == [0, 1]
 
 
-def test_bulk_create_takes_at_most_fifty_issues(client):
+def test_bulk_create_takes_at_most_fifty_issues(jira_client):
     with pytest.raises(ValueError, match="at most 50"):
-        client.issues_create_bulk([{"fields": task("x")}] * 51)
+        jira_client.issues_create_bulk([{"fields": task("x")}] * 51)
 
 
-def test_search_follows_next_page_tokens_until_the_last_page(fake_jira, client):
+def test_search_follows_next_page_tokens_until_the_last_page(fake_jira, jira_client):
     for n in range(5):
         fake_jira.add_issue(task(f"Issue {n}", labels=["fieldhook"]))
 
     found = list(
-        client.issues_search(f'project = "{PROJECT}" AND labels = "fieldhook"', fields=["status"], page_size=2)
+        jira_client.issues_search(f'project = "{PROJECT}" AND labels = "fieldhook"', fields=["status"], page_size=2)
     )
 
     assert [issue["key"] for issue in found] == [f"SVC-{n}" for n in range(1, 6)]
@@ -81,24 +81,24 @@ def test_search_follows_next_page_tokens_until_the_last_page(fake_jira, client):
     assert bodies[2]["nextPageToken"]
 
 
-def test_transitions_comments_and_links(fake_jira, client):
-    first, second = (client.issue_create(task(name))["key"] for name in ("Parent", "Child"))
+def test_transitions_comments_and_links(fake_jira, jira_client):
+    first, second = (jira_client.issue_create(task(name))["key"] for name in ("Parent", "Child"))
 
-    offered = {t["name"]: t["id"] for t in client.issue_transitions(first)}
-    client.issue_transition(first, offered["Start progress"])
-    client.issue_comment_add(first, {"type": "doc", "version": 1, "content": [{"type": "paragraph"}]})
-    client.issue_link_create(link_type="Relates", inward_key=second, outward_key=first)
+    offered = {t["name"]: t["id"] for t in jira_client.issue_transitions(first)}
+    jira_client.issue_transition(first, offered["Start progress"])
+    jira_client.issue_comment_add(first, {"type": "doc", "version": 1, "content": [{"type": "paragraph"}]})
+    jira_client.issue_link_create(link_type="Relates", inward_key=second, outward_key=first)
 
     assert fake_jira.status_of(first) == "In Progress"
     assert len(fake_jira.comments[first]) == 1
     assert fake_jira.links == [("Relates", second, first)]
 
 
-def test_a_429_carries_retry_after_and_the_reason(fake_jira, client):
+def test_a_429_carries_retry_after_and_the_reason(fake_jira, jira_client):
     fake_jira.fail_next("POST", "/issue", status=429, **{"Retry-After": "17", "RateLimit-Reason": "jira-burst-based"})
 
     with pytest.raises(ConnectorError) as raised:
-        client.issue_create(task("RMA-1"))
+        jira_client.issue_create(task("RMA-1"))
 
     assert raised.value.error_class == ErrorClass.RATE_LIMITED
     assert not raised.value.permanent
@@ -106,8 +106,20 @@ def test_a_429_carries_retry_after_and_the_reason(fake_jira, client):
     assert "jira-burst-based" in raised.value.message
 
 
-def test_every_answer_reports_the_quota_left(fake_jira, client):
-    client.myself()
+def test_every_answer_reports_the_quota_left(fake_jira, jira_client):
+    jira_client.myself()
 
-    assert client.rate_limit is not None
-    assert client.rate_limit.remaining == fake_jira.rate_limit - 1
+    assert jira_client.rate_limit is not None
+    assert jira_client.rate_limit.remaining == fake_jira.rate_limit - 1
+
+
+def test_a_site_failing_half_way_creates_what_it_could_and_reports_the_rest(fake_jira, jira_client):
+    fake_jira.fail_after(2, status=503)
+
+    result = jira_client.issues_create_bulk([{"fields": task(f"Child {n}")} for n in range(3)])
+
+    assert [key for _, _, key in result.created] == ["SVC-1", "SVC-2"]
+    assert result.failed == [(2, "Service unavailable")]
+    with pytest.raises(ConnectorError) as raised:
+        jira_client.issue_create(task("One more"))
+    assert raised.value.error_class == ErrorClass.SERVER
