@@ -200,6 +200,7 @@ CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TASK_ROUTES = {
     "integrations.tasks.poll_integrations": {"queue": "polls"},
     "integrations.tasks.poll_integration": {"queue": "polls"},
+    "integrations.tasks.run_package": {"queue": "polls"},
 }
 
 # --- Fieldhook ----------------------------------------------------------------
@@ -255,6 +256,12 @@ SYNC_TASK_SOFT_TIME_LIMIT = env.float(
     "SYNC_TASK_SOFT_TIME_LIMIT", default=SYNC_DRAIN_SECONDS + 12 * HTTP_DEADLINE_SECONDS + 30
 )
 POLL_TASK_SOFT_TIME_LIMIT = env.float("POLL_TASK_SOFT_TIME_LIMIT", default=600.0)
+# A package run: a search, the parent, a bulk call per 50 children and a link per child, each
+# within HTTP_DEADLINE_SECONDS and paced by the integration's rate limit. A stopped run resumes.
+PACKAGE_TASK_SOFT_TIME_LIMIT = env.float("PACKAGE_TASK_SOFT_TIME_LIMIT", default=600.0)
+# A package run waits this long at most for its integration's rate limit (a tool's Retry-After
+# included); asked to wait longer, it stops and is resumed later.
+PACKAGE_RATE_WAIT_MAX_SECONDS = env.float("PACKAGE_RATE_WAIT_MAX_SECONDS", default=30.0)
 # Every other task: the sweep, pruning, scheduling polls.
 TASK_SOFT_TIME_LIMIT = env.float("TASK_SOFT_TIME_LIMIT", default=300.0)
 TASK_HARD_LIMIT_GRACE_SECONDS = env.float("TASK_HARD_LIMIT_GRACE_SECONDS", default=30.0)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from integrations.connectors import integration_type_choices
 from integrations.crypto import SecretsUnreadable, secrets_decrypt, secrets_encrypt
+from integrations.placeholders import placeholders_validator
 from tenants.models import Tenant
 
 
@@ -263,3 +264,126 @@ class ExternalLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.integration}: {self.external_id}"
+
+
+class PackageTemplate(models.Model):
+    """A parent issue and its ordered child elements, created together in a tool by a package run."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="package_templates")
+    name = models.CharField(max_length=120, help_text="A name you recognise, e.g. 'Laptop repair'.")
+    parent_issue_type = models.CharField(
+        max_length=60, default="Task", help_text="Issue type of the parent, as the tool names it (e.g. 'Task', 'Epic')."
+    )
+    parent_summary = models.CharField(
+        max_length=255,
+        default="{reference_id}: {description}",
+        validators=[placeholders_validator],
+        help_text="Title of the parent. Placeholders: {reference_id}, {description}, {customer}, {asset}, "
+        "{status}, {priority}, {type}, {due_date}, {technician}.",
+    )
+    parent_description = models.TextField(
+        blank=True,
+        validators=[placeholders_validator],
+        help_text="Text of the parent, with the same placeholders; the work item's facts and a link back "
+        "to Fieldhook follow it.",
+    )
+    child_issue_type = models.CharField(
+        max_length=60,
+        default="Sub-task",
+        help_text="Issue type of the children. A sub-task type makes them sub-tasks of the parent; any "
+        "other type is linked to the parent.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="unique_package_template_per_tenant")]
+        ordering = ["tenant__name", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PackageTemplateElement(models.Model):
+    """One child of a package template, in its place in the order."""
+
+    template = models.ForeignKey(PackageTemplate, on_delete=models.CASCADE, related_name="elements")
+    position = models.PositiveSmallIntegerField(help_text="Children are created in this order, lowest first.")
+    summary = models.CharField(
+        max_length=255,
+        validators=[placeholders_validator],
+        help_text="Title of the child; placeholders as in the parent.",
+    )
+    description = models.TextField(
+        blank=True, validators=[placeholders_validator], help_text="Text of the child; placeholders as in the parent."
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.summary}"
+
+
+class PackageRun(models.Model):
+    """One package created (or being created) from a template for one work item in one integration.
+    What it should create is copied in when it starts (`plan`), so a later edit of the template
+    never changes a run half-way; what exists remotely is recorded as it is created."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PARTIAL = "partial", "⚠ Partly created"
+        FAILED = "failed", "✗ Failed"
+        DONE = "done", "✓ Done"
+
+    uuid = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, help_text="Marks what this run created in the tool."
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    workitem = models.ForeignKey("workitems.WorkItem", on_delete=models.CASCADE, related_name="package_runs")
+    template = models.ForeignKey(
+        PackageTemplate,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+        help_text="The template it was made from (the run keeps its own copy in `plan`).",
+    )
+    integration = models.ForeignKey(TenantIntegration, on_delete=models.CASCADE, related_name="package_runs")
+    project_key = models.CharField(max_length=64, help_text="Where in the tool the issues are created.")
+    elements = models.JSONField(
+        default=list, help_text="Ids of the template elements chosen for this run, in their order."
+    )
+    plan = models.JSONField(
+        default=dict, help_text="The parent and children to create, rendered from the template when the run began."
+    )
+    parent_key = models.CharField(max_length=64, blank=True, help_text="The parent's key in the tool, once created.")
+    parent_url = models.URLField(max_length=2000, blank=True)
+    child_keys = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per element id, the child created for it: its key, URL and whether it is linked to the parent.",
+    )
+    element_errors = models.JSONField(
+        default=dict, blank=True, help_text="Per element id, why the tool refused to create it on the last try."
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True, help_text="Why the last try stopped short.")
+    created = models.PositiveIntegerField(default=0, help_text="Issues created so far (parent included).")
+    total = models.PositiveIntegerField(default=0, help_text="Issues to create (parent included).")
+    tries = models.PositiveSmallIntegerField(default=0, help_text="How often it was started (resumes included).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the last try started.")
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="When the last try ended.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="package_run_tenant_idx"),
+            models.Index(fields=["workitem", "-created_at"], name="package_run_workitem_idx"),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Package run {self.pk} → {self.integration} ({self.status})"

@@ -11,7 +11,14 @@ from collections.abc import Iterable
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Case, F, QuerySet, When
 
-from integrations.models import EventType, ExternalLink, IntegrationSync, TenantIntegration
+from integrations.models import (
+    EventType,
+    ExternalLink,
+    IntegrationSync,
+    PackageRun,
+    PackageTemplate,
+    TenantIntegration,
+)
 from tenants.models import Tenant
 from workitems.models import WorkItem
 
@@ -100,3 +107,12 @@ def workitem_ids_known_to(*, integration: TenantIntegration, workitem_ids: Itera
         status__in=[IntegrationSync.Status.PENDING, IntegrationSync.Status.SYNCED],
     )
     return set(linked.values_list("object_id", flat=True)) | set(created.values_list("object_id", flat=True))
+
+
+def package_templates_for_tenant(*, tenant: Tenant) -> QuerySet[PackageTemplate]:
+    return PackageTemplate.objects.filter(tenant=tenant).prefetch_related("elements").order_by("name", "id")
+
+
+def package_runs_for_tenant(*, tenant: Tenant) -> QuerySet[PackageRun]:
+    """The tenant's package runs, newest first, with their integration."""
+    return PackageRun.objects.filter(tenant=tenant).select_related("integration").order_by("-created_at", "-id")

@@ -6,14 +6,14 @@ Only integrations.engine.dispatch sends these (decision 0008).
 
 Every task has a soft time limit (the task is interrupted) and a hard one (its process is
 killed) just above its longest legitimate run; see docs/operations.md "Time limits".
-Poll tasks go to the `polls` queue (settings.CELERY_TASK_ROUTES)."""
+Poll tasks and package runs go to the `polls` queue (settings.CELERY_TASK_ROUTES)."""
 
 import datetime
 
 from celery import shared_task
 from django.conf import settings
 
-from integrations import services
+from integrations import packages, services
 from integrations.engine import delivery, sweep
 from integrations.inbound import polling
 
@@ -24,6 +24,7 @@ def time_limits(soft: float) -> dict[str, float]:
 
 DELIVERY_LIMITS = time_limits(settings.SYNC_TASK_SOFT_TIME_LIMIT)
 POLL_LIMITS = time_limits(settings.POLL_TASK_SOFT_TIME_LIMIT)
+PACKAGE_LIMITS = time_limits(settings.PACKAGE_TASK_SOFT_TIME_LIMIT)
 LIMITS = time_limits(settings.TASK_SOFT_TIME_LIMIT)
 
 
@@ -80,3 +81,9 @@ def backfill_integration(
         statuses=statuses,
         after_id=after_id,
     )
+
+
+@shared_task(name="integrations.tasks.run_package", ignore_result=True, **PACKAGE_LIMITS)
+def run_package(run_id: int) -> str:
+    """Create what a queued package run still misses (parent, children, links)."""
+    return packages.package_run_execute(run_id=run_id)

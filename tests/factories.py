@@ -7,7 +7,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from integrations.models import SUBSCRIBABLE_EVENTS, EventType, IntegrationEvent, IntegrationSync, TenantIntegration
+from integrations.models import (
+    SUBSCRIBABLE_EVENTS,
+    EventType,
+    IntegrationEvent,
+    IntegrationSync,
+    PackageTemplate,
+    PackageTemplateElement,
+    TenantIntegration,
+)
 from tenants.models import Membership, Tenant
 from workitems import services
 from workitems.models import Customer, CustomerAsset, DropoffPoint, WorkItem
@@ -104,6 +112,26 @@ class TenantIntegrationFactory(factory.django.DjangoModelFactory):
             integration.secrets = extracted
             if create:
                 integration.save(update_fields=["secrets_encrypted"])
+
+
+class PackageTemplateFactory(factory.django.DjangoModelFactory):
+    """A template with three children (pass `elements=0` for none, or another count)."""
+
+    class Meta:
+        model = PackageTemplate
+        skip_postgeneration_save = True
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Package {n}")
+    parent_description = "Repair for {customer}."
+
+    @factory.post_generation
+    def elements(template, create, extracted, **kwargs):
+        count = 3 if extracted is None else extracted
+        for position in range(1, count + 1):
+            PackageTemplateElement.objects.create(
+                template=template, position=position, summary=f"Step {position} of {{reference_id}}"
+            )
 
 
 def syncs_made(

@@ -18,11 +18,13 @@ from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 
 from integrations.models import TenantIntegration
+from integrations.packages import PackageTarget, package_runs_start
 from integrations.services import integration_send_test_event
 from tests.factories import (
     CustomerAssetFactory,
     CustomerFactory,
     DropoffPointFactory,
+    PackageTemplateFactory,
     TenantIntegrationFactory,
     WorkItemFactory,
 )
@@ -45,6 +47,20 @@ def a_sync(*, tenant):
     return integration_send_test_event(integration=integration_receiving_nothing(tenant=tenant))
 
 
+def a_package_run(*, tenant):
+    """A queued run on a Jira site that is down (a closed local port); no worker takes it here."""
+    template = PackageTemplateFactory(tenant=tenant)
+    integration = TenantIntegrationFactory(
+        tenant=tenant,
+        integration_type="jira",
+        event_types=[],
+        config={"site_url": f"http://127.0.0.1:{closed_port()}", "email": "a@example.com", "project_key": "SVC"},
+        secrets={"api_token": "fuzz-api-token-0000"},
+    )
+    target = PackageTarget(integration=integration, project_key="SVC", elements=list(template.elements.all()))
+    return package_runs_start(workitem=WorkItemFactory(tenant=tenant), template=template, targets=[target])[0]
+
+
 # The object behind `{id}` in each resource's routes, made fresh for every request that names one.
 FACTORIES = {
     "workitems": WorkItemFactory,
@@ -53,6 +69,8 @@ FACTORIES = {
     "dropoff-points": DropoffPointFactory,
     "integrations": integration_receiving_nothing,
     "syncs": a_sync,
+    "package-templates": PackageTemplateFactory,
+    "package-runs": a_package_run,
 }
 RESOURCE = re.compile(r"/api/v1/(?P<resource>[^/]+)/\{id\}/")
 

@@ -1,3 +1,3 @@
 """The integrations admin: one module per screen; importing this package registers them."""
 
-from integrations.admin import integration, links, sync  # noqa: F401
+from integrations.admin import integration, links, packages, sync  # noqa: F401

@@ -107,3 +107,108 @@ SYNC_DETAIL = OpenApiExample(
         "payload": {"schema_version": "1.0", "event_type": "workitem_created", "…": "see docs/events.md"},
     },
 )
+PACKAGE_TEMPLATE_CREATE = OpenApiExample(
+    "A repair with its three steps as sub-tasks",
+    request_only=True,
+    value={
+        "name": "Laptop repair",
+        "parent_issue_type": "Task",
+        "parent_summary": "{reference_id}: {description}",
+        "parent_description": "Repair for {customer}, device {asset}. Due {due_date}.",
+        "child_issue_type": "Sub-task",
+        "elements": [
+            {"summary": "Diagnose {reference_id}", "description": "Find the fault and estimate the cost."},
+            {"summary": "Order parts", "description": ""},
+            {"summary": "Repair and test", "description": "Run the burn-in test before closing."},
+        ],
+    },
+)
+PACKAGE_TEMPLATE_CREATED = OpenApiExample(
+    "Created",
+    response_only=True,
+    status_codes=["201"],
+    value={
+        "id": 4,
+        "name": "Laptop repair",
+        "parent_issue_type": "Task",
+        "parent_summary": "{reference_id}: {description}",
+        "parent_description": "Repair for {customer}, device {asset}. Due {due_date}.",
+        "child_issue_type": "Sub-task",
+        "elements": [
+            {"id": 11, "position": 1, "summary": "Diagnose {reference_id}", "description": "Find the fault and "
+             "estimate the cost."},
+            {"id": 12, "position": 2, "summary": "Order parts", "description": ""},
+            {"id": 13, "position": 3, "summary": "Repair and test", "description": "Run the burn-in test before "
+             "closing."},
+        ],
+        "created_at": "2026-11-24T09:00:00Z",
+        "updated_at": "2026-11-24T09:00:00Z",
+    },
+)  # fmt: skip
+PACKAGE_TEMPLATE_PATCH = OpenApiExample(
+    "Reorder: keep 13 and 11 (by id), drop 12, add one at the end",
+    request_only=True,
+    value={"elements": [{"id": 13, "summary": "Repair and test"}, {"id": 11, "summary": "Diagnose {reference_id}"},
+                        {"summary": "Call the customer"}]},
+)  # fmt: skip
+PACKAGE_START = OpenApiExample(
+    "On two Jira sites, the second with two of the children",
+    request_only=True,
+    value={
+        "template": 4,
+        "targets": [
+            {"integration": 7, "project_key": "SVC"},
+            {"integration": 8, "project_key": "OPS", "elements": [11, 13]},
+        ],
+    },
+)
+_RUN = {
+    "id": 21,
+    "url": "https://fieldhook.example.com/api/v1/package-runs/21/",
+    "workitem": 123,
+    "template": 4,
+    "template_name": "Laptop repair",
+    "integration": {"id": 7, "name": "Jira EU", "integration_type": "jira"},
+    "project_key": "SVC",
+    "status": "queued",
+    "error": "",
+    "created": 0,
+    "total": 4,
+    "parent_key": "",
+    "parent_url": "",
+    "children": [
+        {"element": 11, "summary": "Diagnose RMA-42", "key": "", "url": "", "linked": False, "error": ""},
+        {"element": 12, "summary": "Order parts", "key": "", "url": "", "linked": False, "error": ""},
+        {"element": 13, "summary": "Repair and test", "key": "", "url": "", "linked": False, "error": ""},
+    ],
+    "tries": 0,
+    "created_at": "2026-11-24T09:00:00Z",
+    "started_at": None,
+    "finished_at": None,
+    "updated_at": "2026-11-24T09:00:00Z",
+}
+PACKAGE_STARTED = OpenApiExample(
+    "Queued (one run per target)", response_only=True, status_codes=["202"], value={"runs": [_RUN]}
+)
+PACKAGE_RUN_PARTIAL = OpenApiExample(
+    "Stopped half-way (resume it to create the rest)",
+    response_only=True,
+    value={
+        **_RUN,
+        "status": "partial",
+        "error": "Jira answered HTTP 503: Service unavailable.",
+        "created": 2,
+        "parent_key": "SVC-101",
+        "parent_url": "https://acme.atlassian.net/browse/SVC-101",
+        "children": [
+            {"element": 11, "summary": "Diagnose RMA-42", "key": "SVC-102",
+             "url": "https://acme.atlassian.net/browse/SVC-102", "linked": True, "error": ""},
+            {"element": 12, "summary": "Order parts", "key": "", "url": "", "linked": False, "error": ""},
+            {"element": 13, "summary": "Repair and test", "key": "", "url": "", "linked": False, "error": ""},
+        ],
+        "tries": 1,
+        "started_at": "2026-11-24T09:00:01Z",
+        "finished_at": "2026-11-24T09:00:03Z",
+        "updated_at": "2026-11-24T09:00:03Z",
+    },
+)  # fmt: skip

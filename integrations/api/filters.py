@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from app.filters import UtcIsoDateTimeFilter
 from integrations import selectors
-from integrations.models import EventType, IntegrationSync
+from integrations.models import EventType, IntegrationSync, PackageRun
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -46,3 +46,13 @@ def sync_filter_from_json(*, criteria: dict[str, Any], queryset: QuerySet[Integr
     for name, value in criteria.items():
         data.setlist(name, [str(item) for item in value] if isinstance(value, list) else [str(value)])
     return SyncFilter(data=data, queryset=queryset)
+
+
+class PackageRunFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=PackageRun.Status.choices)
+    integration = IdFilter(field_name="integration_id", label="Integration id")
+    workitem = IdFilter(field_name="workitem_id", label="Work item id")
+
+    class Meta:
+        model = PackageRun
+        fields = ["status", "integration", "workitem"]

@@ -27,6 +27,9 @@ class Capability(StrEnum):
     OAUTH2 = "oauth2"  # oauth_endpoints + oauth_account_name: the generic OAuth 2 flow connects it
     CONNECTION_STATE = "connection_state"  # connection_state(): what the admin shows about credentials
     PULLS_DATA = "pulls_data"  # reads data in (worklogs, leaves) rather than pushing events
+    # package_find + package_create_parent + package_create_children + package_link_child:
+    # a parent and its children from a template (integrations/packages.py)
+    CREATES_PACKAGES = "creates_packages"
 
 
 # --- Outbound -------------------------------------------------------------------------------
@@ -142,6 +145,41 @@ class OAuthEndpoints:
     # Whether the tool takes PKCE (RFC 7636). Off for a tool where PKCE makes an app a public
     # client (a separate app setting) and a confidential client must not send it.
     pkce: bool = True
+
+
+# --- Issue packages (CREATES_PACKAGES) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageIssue:
+    """One issue of a package, as the tool should show it. The connector stores `group` and
+    `marker` on the issue (labels, tags) so that a resumed run finds what an earlier try created."""
+
+    group: str  # the same on every issue of a run; letters, digits and dashes only
+    marker: str  # unique to the run and the element; letters, digits and dashes only
+    issue_type: str
+    summary: str  # one line
+    description: str  # plain text, paragraphs separated by blank lines
+    facts: tuple[tuple[str, str], ...] = ()  # (label, value) of the work item, shown below the text
+    link: str = ""  # the work item in Fieldhook
+
+
+@dataclass(frozen=True)
+class PackageCreated:
+    """An issue of a package that exists in the tool."""
+
+    marker: str
+    key: str  # what people call it, e.g. "SVC-12"
+    url: str = ""
+    linked: bool = False  # already a child of the parent (e.g. created as its sub-task)
+
+
+@dataclass(frozen=True)
+class PackageBatch:
+    """What one call creating children did: those created, and per marker why the tool refused one."""
+
+    created: list[PackageCreated] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 # --- The connector --------------------------------------------------------------------------
@@ -272,6 +310,29 @@ class Connector:
         """The error a token endpoint reports in a 2xx answer's body, for a tool that refuses a
         code or a refresh token with HTTP 200 instead of RFC 6749's 400; '' when it is no refusal."""
         return ""
+
+    # --- CREATES_PACKAGES ---
+
+    # Most children one package_create_children call may be given.
+    package_batch_size: ClassVar[int] = 50
+
+    def package_find(self, *, project_key: str, group: str) -> dict[str, PackageCreated]:
+        """The issues of the group that exist already (an earlier try made them), by marker."""
+        raise NotImplementedError
+
+    def package_create_parent(self, *, project_key: str, issue: PackageIssue) -> PackageCreated:
+        raise NotImplementedError
+
+    def package_create_children(
+        self, *, project_key: str, parent: PackageCreated, children: list[PackageIssue]
+    ) -> PackageBatch:
+        """Create up to `package_batch_size` children in one go; a child the tool refuses is
+        reported in `refused`, a failure of the whole call raises ConnectorError."""
+        raise NotImplementedError
+
+    def package_link_child(self, *, parent: PackageCreated, child: PackageCreated) -> None:
+        """Make `child` a child of `parent` (for children not created as such)."""
+        raise NotImplementedError
 
     # --- CONNECTION_STATE ---
 

@@ -96,6 +96,21 @@ def integration_backfill_enqueue(
     return True
 
 
+def package_run_enqueue(*, run_id: int) -> None:
+    """After commit, the task that runs a package (routed to the `polls` queue: a slow tool never
+    takes a delivery slot). A broker outage leaves the run queued; resuming it sends it again."""
+
+    def send() -> None:
+        try:
+            _tasks().run_package.apply_async(args=[run_id])
+        except Exception as exc:
+            logger.error(
+                "Broker unavailable (%s: %s): package run %s stays queued; resume it", type(exc).__name__, exc, run_id
+            )
+
+    transaction.on_commit(send)
+
+
 def _publish(task, args: list, countdown: float | None) -> bool:
     try:
         task.apply_async(args=args, countdown=countdown)

@@ -14,6 +14,7 @@ REGISTERED = {
     "integrations.tasks.poll_integrations": tasks.enqueue_due_polls,
     "integrations.tasks.poll_integration": tasks.poll_integration,
     "integrations.tasks.backfill_integration": tasks.backfill_integration,
+    "integrations.tasks.run_package": tasks.run_package,
 }
 
 

@@ -22,6 +22,7 @@ from integrations.connectors.errors import ConnectorError, ErrorClass
 from integrations.connectors.jira import config, inbound, render
 from integrations.connectors.jira.client import JiraClient
 from integrations.connectors.jira.config import JiraConfig
+from integrations.connectors.jira.packages import JiraPackages
 from integrations.connectors.text import local_date
 
 NO_LINK = "No Jira issue is linked yet: replay the creation first."
@@ -32,12 +33,12 @@ POLL_OVERLAP_SECONDS = 120
 FULL_POLL_SECONDS = 24 * 3600  # at least once a day the poll reads every issue with our label
 
 
-class JiraConnector(Connector):
+class JiraConnector(JiraPackages, Connector):
     kind = "jira"
     label = "Jira Cloud"
     capabilities = frozenset(
         {Capability.DELIVERS, Capability.POLLS, Capability.RECEIVES_WEBHOOKS, Capability.CONNECTION_STATE}
-    )
+    ) | {Capability.CREATES_PACKAGES}
     description = (
         "Creates a Jira issue per work item, makes the mapped transition on status changes, comments on edits."
     )

@@ -40,6 +40,12 @@ REQUIRED = {
     Capability.RECEIVES_WEBHOOKS: ["inbound_verify", "inbound_parse", "local_status_for"],
     Capability.OAUTH2: ["oauth_endpoints", "oauth_account_name"],
     Capability.CONNECTION_STATE: ["connection_state"],
+    Capability.CREATES_PACKAGES: [
+        "package_find",
+        "package_create_parent",
+        "package_create_children",
+        "package_link_child",
+    ],
 }
 
 

@@ -34,6 +34,7 @@ def test_a_drain_may_claim_for_its_time_and_then_finish_its_longest_delivery_bef
     [
         ("integrations.tasks.poll_integrations", "polls"),
         ("integrations.tasks.poll_integration", "polls"),
+        ("integrations.tasks.run_package", "polls"),
         ("integrations.tasks.deliver_due", "celery"),
         ("integrations.tasks.retry_failed_syncs", "celery"),
     ],
