@@ -265,6 +265,17 @@ class Connector:
         """Send one event. Raise ConnectorError on failure; never retry a write inside."""
         raise ConnectorError(f"{self.label} does not send events.", permanent=True, error_class=ErrorClass.CONFIG)
 
+    def deliver_by_type(
+        self, event: Event, handlers: Mapping[str, Callable[[Event], DeliveryResult]]
+    ) -> DeliveryResult:
+        """Run the handler of the event's type; a type the kind has no handler for is a
+        permanent configuration error (the integration subscribes to events it cannot send)."""
+        handler = handlers.get(event.event_type)
+        if handler is None:
+            message = f"{self.label} does not handle {event.event_type} events."
+            raise ConnectorError(message, permanent=True, error_class=ErrorClass.CONFIG)
+        return handler(event)
+
     # --- POLLS (and RECEIVES_WEBHOOKS: both report remote statuses) ---
 
     def remote_statuses(self, external_ids: list[str]) -> dict[str, RemoteStatus]:

@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime
 import itertools
 import re
@@ -37,7 +36,7 @@ import responses
 
 from tests.contracts.openapi import vendor_spec
 from tests.fakes.adf import adf_problems, adf_text
-from tests.fakes.served import Answer, FakeRequest, Fault, Faults, install, spec_problems
+from tests.fakes.served import Answer, FakeRequest, Fault, Faults, basic_credentials, install, spec_problems
 
 SITE_URL = "https://acme.atlassian.net"
 EMAIL = "fieldhook@acme.example"
@@ -217,14 +216,7 @@ class FakeJira:
         self.violations.append(f"{request.method} {request.path}: {problem}")
 
     def _authenticated(self, header: str) -> bool:
-        scheme, _, credentials = header.partition(" ")
-        if scheme != "Basic":
-            return False
-        try:
-            email, _, token = base64.b64decode(credentials, validate=True).decode().partition(":")
-        except ValueError:
-            return False
-        return (email, token) == (self.email, self.api_token)
+        return basic_credentials(header) == (self.email, self.api_token)
 
     def _spent(self) -> bool:
         now = time.time()

@@ -10,7 +10,6 @@ the fixtures assert empty.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import re
@@ -28,6 +27,7 @@ import responses
 from tests.fakes.faults import Fault
 from tests.fakes.nextcloud_dav import DAV_ROOT, FakeWebDav, Node, dav_error, path_names
 from tests.fakes.nextcloud_ocs import OCS_ROOT, FakeOcs
+from tests.fakes.served import basic_credentials
 
 BASE_URL = "https://cloud.example.com"
 USER = "fieldhook"
@@ -156,13 +156,10 @@ class FakeNextcloud(FakeWebDav, FakeOcs):
 
     def _authenticated(self, headers: dict[str, str]) -> bool:
         """Basic auth with an app password; the login may be the user id or the user's email."""
-        scheme, _, credentials = headers.get("authorization", "").partition(" ")
-        if scheme != "Basic":
+        credentials = basic_credentials(headers.get("authorization", ""))
+        if credentials is None:
             return False
-        try:
-            login, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
-        except ValueError:
-            return False
+        login, password = credentials
         return login in (self.user, self.email) and password in self.app_passwords
 
     def _new_id(self) -> int:

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import re
@@ -28,6 +27,7 @@ import responses
 from tests.fakes.faults import Fault, fault_take
 from tests.fakes.openproject_oauth import FakeDoorkeeper
 from tests.fakes.openproject_spec import body_problems, spec_problems
+from tests.fakes.served import basic_credentials
 
 BASE_URL = "https://openproject.example.com"
 API_KEY = "op-api-key-5d7e1c"
@@ -188,13 +188,8 @@ class FakeOpenProject:
         scheme, _, credentials = header.partition(" ")
         if scheme == "Bearer":
             return credentials in self.api_keys or credentials in self.oauth.access_tokens
-        if scheme == "Basic":
-            try:
-                user, _, key = base64.b64decode(credentials, validate=True).decode().partition(":")
-            except ValueError:
-                return False
-            return user == "apikey" and key in self.api_keys
-        return False
+        basic = basic_credentials(header)
+        return basic is not None and basic[0] == "apikey" and basic[1] in self.api_keys
 
     # --- Endpoints ---------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ what the benchmarks hit."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -189,3 +190,16 @@ def serving(handler: Handler) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """The (user, password) of an `Authorization: Basic …` header, or None for any other or
+    malformed header — as the tools' own servers read it."""
+    scheme, _, credentials = header.partition(" ")
+    if scheme != "Basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+    except ValueError:
+        return None
+    return user, password

@@ -16,7 +16,6 @@ or on a local server (tests/fakes/served.py):
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import re
@@ -29,7 +28,7 @@ import requests
 import responses
 
 from tests.contracts.openapi import vendor_spec
-from tests.fakes.served import Answer, FakeRequest, Fault, Faults, install, spec_problems
+from tests.fakes.served import Answer, FakeRequest, Fault, Faults, basic_credentials, install, spec_problems
 
 SITE_URL = "https://zulip.example.com"
 BOT_EMAIL = "fieldhook-bot@zulip.example.com"
@@ -167,14 +166,8 @@ class FakeZulip:
         self.violations.append(f"{request.method} {request.path}: {problem}")
 
     def _authenticated(self, header: str) -> bool:
-        scheme, _, credentials = header.partition(" ")
-        if scheme != "Basic":
-            return False
-        try:
-            email, _, key = base64.b64decode(credentials, validate=True).decode().partition(":")
-        except ValueError:
-            return False
-        return self.bots.get(email) == key
+        credentials = basic_credentials(header)
+        return credentials is not None and self.bots.get(credentials[0]) == credentials[1]
 
     def _spent(self) -> bool:
         now = time.time()

@@ -68,17 +68,15 @@ class JiraConnector(JiraPackages, Connector):
     # --- Delivering events -------------------------------------------------------------------
 
     def deliver(self, event: Event) -> DeliveryResult:
-        handlers = {
-            "workitem_created": self._create,
-            "workitem_status_changed": self._transition,
-            "workitem_updated": self._comment,
-            "integration_test": self._check,
-        }
-        handler = handlers.get(event.event_type)
-        if handler is None:
-            message = f"Jira does not handle {event.event_type} events."
-            raise ConnectorError(message, permanent=True, error_class=ErrorClass.CONFIG)
-        return handler(event)
+        return self.deliver_by_type(
+            event,
+            {
+                "workitem_created": self._create,
+                "workitem_status_changed": self._transition,
+                "workitem_updated": self._comment,
+                "integration_test": self._check,
+            },
+        )
 
     def _create(self, event: Event) -> DeliveryResult:
         if event.existing:

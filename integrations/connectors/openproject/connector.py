@@ -77,17 +77,15 @@ class OpenProjectConnector(Connector):
     # --- Delivering events -------------------------------------------------------------------
 
     def deliver(self, event: Event) -> DeliveryResult:
-        handlers = {
-            "workitem_created": self._create,
-            "workitem_status_changed": self._move,
-            "workitem_updated": self._comment,
-            "integration_test": self._check_project,
-        }
-        handler = handlers.get(event.event_type)
-        if handler is None:
-            message = f"OpenProject does not handle {event.event_type} events."
-            raise ConnectorError(message, permanent=True, error_class=ErrorClass.CONFIG)
-        return handler(event)
+        return self.deliver_by_type(
+            event,
+            {
+                "workitem_created": self._create,
+                "workitem_status_changed": self._move,
+                "workitem_updated": self._comment,
+                "integration_test": self._check_project,
+            },
+        )
 
     def _create(self, event: Event) -> DeliveryResult:
         if event.existing:
