@@ -36,7 +36,16 @@ import responses
 
 from tests.contracts.openapi import vendor_spec
 from tests.fakes.adf import adf_problems, adf_text
-from tests.fakes.served import Answer, FakeRequest, Fault, Faults, basic_credentials, install, spec_problems
+from tests.fakes.served import (
+    Answer,
+    FakeRequest,
+    Fault,
+    Faults,
+    RateWindowed,
+    basic_credentials,
+    install,
+    spec_problems,
+)
 
 SITE_URL = "https://acme.atlassian.net"
 EMAIL = "fieldhook@acme.example"
@@ -74,7 +83,7 @@ def _require_basic_auth(document: dict[str, Any]) -> None:
 
 
 @dataclass
-class FakeJira:
+class FakeJira(RateWindowed):
     site_url: str = SITE_URL
     email: str = EMAIL
     api_token: str = API_TOKEN
@@ -218,16 +227,11 @@ class FakeJira:
     def _authenticated(self, header: str) -> bool:
         return basic_credentials(header) == (self.email, self.api_token)
 
-    def _spent(self) -> bool:
-        now = time.time()
-        self.window = [t for t in self.window if t > now - self.rate_window_seconds]
-        return len(self.window) >= self.rate_limit
-
     def _rate_headers(self) -> dict[str, str]:
-        reset = (self.window[0] + self.rate_window_seconds) if self.window else time.time()
+        reset = self._reset_at()
         return {
             "X-RateLimit-Limit": str(self.rate_limit),
-            "X-RateLimit-Remaining": str(max(0, self.rate_limit - len(self.window))),
+            "X-RateLimit-Remaining": str(self._remaining()),
             "X-RateLimit-Reset": datetime.datetime.fromtimestamp(reset, datetime.UTC).isoformat(timespec="seconds"),
         }
 

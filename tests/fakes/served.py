@@ -10,6 +10,7 @@ import contextlib
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -203,3 +204,24 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
     except ValueError:
         return None
     return user, password
+
+
+class RateWindowed:
+    """A tool's request quota over a sliding window, as its servers count it: the fake keeps
+    `rate_limit`, `rate_window_seconds` and `window` (the times of the requests counted)."""
+
+    rate_limit: int
+    rate_window_seconds: float
+    window: list[float]
+
+    def _spent(self) -> bool:
+        now = time.time()
+        self.window = [t for t in self.window if t > now - self.rate_window_seconds]
+        return len(self.window) >= self.rate_limit
+
+    def _remaining(self) -> int:
+        return max(0, self.rate_limit - len(self.window))
+
+    def _reset_at(self) -> float:
+        """When the oldest counted request leaves the window (now, when none is counted)."""
+        return (self.window[0] + self.rate_window_seconds) if self.window else time.time()

@@ -28,7 +28,16 @@ import requests
 import responses
 
 from tests.contracts.openapi import vendor_spec
-from tests.fakes.served import Answer, FakeRequest, Fault, Faults, basic_credentials, install, spec_problems
+from tests.fakes.served import (
+    Answer,
+    FakeRequest,
+    Fault,
+    Faults,
+    RateWindowed,
+    basic_credentials,
+    install,
+    spec_problems,
+)
 
 SITE_URL = "https://zulip.example.com"
 BOT_EMAIL = "fieldhook-bot@zulip.example.com"
@@ -61,7 +70,7 @@ def _require_basic_auth(document: dict[str, Any]) -> None:
 
 
 @dataclass
-class FakeZulip:
+class FakeZulip(RateWindowed):
     validate: bool = True  # the benchmark turns the spec check off to time our side, not openapi-core
     bots: dict[str, str] = field(default_factory=lambda: {BOT_EMAIL: API_KEY})
     channels: dict[str, dict[str, Any]] = field(
@@ -169,16 +178,11 @@ class FakeZulip:
         credentials = basic_credentials(header)
         return credentials is not None and self.bots.get(credentials[0]) == credentials[1]
 
-    def _spent(self) -> bool:
-        now = time.time()
-        self.window = [t for t in self.window if t > now - self.rate_window_seconds]
-        return len(self.window) >= self.rate_limit
-
     def _rate_headers(self) -> dict[str, str]:
-        reset = (self.window[0] + self.rate_window_seconds) if self.window else time.time()
+        reset = self._reset_at()
         return {
             "X-RateLimit-Limit": str(self.rate_limit),
-            "X-RateLimit-Remaining": str(max(0, self.rate_limit - len(self.window))),
+            "X-RateLimit-Remaining": str(self._remaining()),
             "X-RateLimit-Reset": str(int(reset)),
         }
 
